@@ -1,0 +1,113 @@
+//! The demo application every step from 03 on serves (ch03).
+//!
+//! | route | what it shows |
+//! |---|---|
+//! | `GET /` | an HTML page linking the others, so a browser works |
+//! | `GET /hello/:name` | a path parameter, percent-decoded |
+//! | `POST /echo` | the request body back, byte for byte, with its Content-Type |
+//! | `GET /headers` | the request's header fields, in order |
+//! | `GET /slow?ms=N` | an answer after N ms (at most [`MAX_SLOW_MS`]): concurrency, draining |
+//! | `GET /plaintext` | `Hello, world!`, the benchmark route (ch04) |
+//! | `GET /home` | a 308 redirect to `/` |
+//! | `GET /panic` | a handler that panics: the client gets a 500, the server goes on |
+
+use std::fmt::Write as _;
+use std::thread;
+use std::time::Duration;
+
+use crate::request::Request;
+use crate::response::Response;
+use crate::router::{HandlerResult, Params, Router};
+use crate::status::StatusCode;
+
+/// The longest `/slow` will sleep, so a client cannot park a thread for long.
+pub const MAX_SLOW_MS: u64 = 10_000;
+
+// ANCHOR: router
+/// The demo application's routes.
+pub fn router() -> Router {
+    Router::new()
+        .get("/", index)
+        .get("/hello/:name", hello)
+        .post("/echo", echo)
+        .get("/headers", headers)
+        .get("/slow", slow)
+        .get("/plaintext", plaintext)
+        .get("/home", |_, _| {
+            Ok(Response::redirect(StatusCode::PERMANENT_REDIRECT, "/"))
+        })
+        .get("/panic", always_panics)
+}
+// ANCHOR_END: router
+
+const INDEX: &str = r#"<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>rawhttp demo</title></head>
+<body>
+<h1>rawhttp demo</h1>
+<ul>
+<li><a href="/hello/world">/hello/world</a>: a path parameter</li>
+<li><a href="/headers">/headers</a>: what your browser sent</li>
+<li><a href="/slow?ms=1000">/slow?ms=1000</a>: an answer after a second</li>
+<li><a href="/plaintext">/plaintext</a>: the benchmark route</li>
+</ul>
+<form method="post" action="/echo" enctype="text/plain">
+<input name="say" value="hello"> <button>POST /echo</button>
+</form>
+</body>
+</html>
+"#;
+
+fn index(_: &Request<'_>, _: &Params<'_>) -> HandlerResult {
+    Ok(Response::html(INDEX))
+}
+
+// ANCHOR: hello
+fn hello(_: &Request<'_>, params: &Params<'_>) -> HandlerResult {
+    let name = params.get("name").unwrap_or("stranger");
+    Ok(Response::text(StatusCode::OK, format!("Hello, {name}!\n")))
+}
+
+fn echo(request: &Request<'_>, _: &Params<'_>) -> HandlerResult {
+    let content_type = request
+        .header("content-type")
+        .unwrap_or(b"application/octet-stream");
+    // The body borrows the connection's buffer; the response must own its copy.
+    let content_type = String::from_utf8_lossy(content_type).into_owned();
+    Ok(Response::bytes(
+        StatusCode::OK,
+        content_type,
+        request.body.to_vec(),
+    ))
+}
+// ANCHOR_END: hello
+
+fn headers(request: &Request<'_>, _: &Params<'_>) -> HandlerResult {
+    let mut text = String::new();
+    for field in &request.headers {
+        let _ = writeln!(text, "{}: {}", field.name, field.value.escape_ascii());
+    }
+    Ok(Response::text(StatusCode::OK, text))
+}
+
+fn slow(_: &Request<'_>, params: &Params<'_>) -> HandlerResult {
+    let Some(Ok(ms)) = params.query("ms").map(str::parse::<u64>) else {
+        return Ok(Response::text(
+            StatusCode::BAD_REQUEST,
+            "usage: /slow?ms=N (N a whole number)\n",
+        ));
+    };
+    let ms = ms.min(MAX_SLOW_MS);
+    thread::sleep(Duration::from_millis(ms));
+    Ok(Response::text(StatusCode::OK, format!("slept {ms} ms\n")))
+}
+
+// A deliberate panic, to show that one failing handler costs one 500, not the server.
+#[allow(clippy::panic)]
+fn always_panics(_: &Request<'_>, _: &Params<'_>) -> HandlerResult {
+    panic!("this handler always panics (GET /panic)")
+}
+
+fn plaintext(_: &Request<'_>, _: &Params<'_>) -> HandlerResult {
+    Ok(Response::text(StatusCode::OK, "Hello, world!"))
+}

@@ -1,0 +1,39 @@
+//! The echo service: every byte received is sent back (ch01).
+//!
+//! Not HTTP yet. It shows what a TCP connection is: a pair of byte streams
+//! with no message boundaries. One `read` may return half of what the client
+//! wrote, or two of its writes glued together; the echo does not care,
+//! which is exactly why HTTP needs framing (ch02).
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::TcpStream;
+
+use log::debug;
+
+use crate::server::{Conn, Service};
+
+/// Echo bytes back until the client closes, stalls past the idle timeout,
+/// or stops reading past the write timeout.
+pub struct Echo;
+
+// ANCHOR: echo
+impl Service for Echo {
+    fn serve(&self, mut stream: TcpStream, conn: &Conn) {
+        // A client that connects and goes quiet must not hold a thread forever.
+        let _ = stream.set_read_timeout(Some(conn.limits().idle_timeout));
+        let _ = stream.set_write_timeout(Some(conn.limits().write_timeout));
+        let mut buf = [0u8; 4096];
+        loop {
+            let n = match stream.read(&mut buf) {
+                Ok(0) => return, // the client closed its side: we are done
+                Ok(n) => n,
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(e) => return debug!("conn {}: read: {e}", conn.id()),
+            };
+            if let Err(e) = stream.write_all(&buf[..n]) {
+                return debug!("conn {}: write: {e}", conn.id());
+            }
+        }
+    }
+}
+// ANCHOR_END: echo

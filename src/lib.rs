@@ -1,0 +1,40 @@
+//! # rawhttp: an HTTP/1.1 server from raw TCP, one step at a time
+//!
+//! The library grows chapter by chapter; each step binary in `steps/` wires
+//! together what the chapters so far have built. Read the book (`book/`)
+//! alongside.
+//!
+//! # Layout
+//!
+//! | module | chapter | what it does |
+//! |---|---|---|
+//! | [`server`] | 1 (5) | accept loop, a thread per connection, the connection cap (draining) |
+//! | [`echo`] | 1 | the echo service |
+//! | [`limits`] | 2 | every limit, with its default |
+//! | [`request`] | 2 | sans-I/O request-head parser |
+//! | [`error`] | 2 | why a request was rejected, and its status |
+//! | [`status`], [`date`], [`response`] | 2 | writing responses |
+//! | [`conn`] | 2 (4) | the HTTP connection loop (persistence, pipelining, timeouts) |
+//! | [`inspect`] | 2 | step02's handler: a report of the parsed request |
+//! | [`router`], [`demo`] | 3 | routing, and the demo application |
+//! | [`shutdown`] | 5 | graceful shutdown |
+//!
+//! Parsing and encoding never touch a socket; only `server` and `conn` do.
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::panic))]
+
+pub mod conn;
+pub mod date;
+pub mod demo;
+pub mod echo;
+pub mod error;
+pub mod inspect;
+pub mod limits;
+pub mod request;
+pub mod response;
+pub mod router;
+pub mod server;
+pub mod shutdown;
+pub mod status;

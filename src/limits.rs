@@ -1,0 +1,259 @@
+//! Every limit the server enforces, in one place (ch02; ch04 adds the
+//! connection timeouts, ch05 the shutdown grace).
+//!
+//! A server that reads from strangers must decide, for every resource a peer
+//! can make it spend (bytes, time, threads), how much is too much, and what
+//! to answer then. Each constant below names its default, the status it
+//! produces and a precedent from a well-known server. [`Limits`] carries the
+//! values at run time, so tests can shrink the timeouts instead of sleeping
+//! for seconds, and operators can tune them with `RAWHTTP_*` environment
+//! variables ([`Limits::from_env`]).
+
+use std::fmt;
+use std::time::Duration;
+
+// ANCHOR: consts
+/// Longest request line we read, CRLF excluded: a longer one gets 414 (URI Too Long).
+///
+/// RFC 9112 §3 recommends supporting request lines of at least 8000 octets.
+/// nginx's default `large_client_header_buffers` is 8 KiB.
+pub const MAX_REQUEST_LINE: usize = 8 * 1024;
+
+/// Largest request head (request line, fields and the empty line): 431.
+///
+/// h11 uses 16 KiB, Node.js 16 KiB, hyper ~400 KiB, Go 1 MiB.
+pub const MAX_HEAD_BYTES: usize = 16 * 1024;
+
+/// Most header fields in one request: one more gets 431.
+///
+/// hyper's default is 100; Apache's `LimitRequestFields` is 100. 64 is plenty
+/// for browsers (they send about 15).
+pub const MAX_HEADERS: usize = 64;
+
+/// Largest request body: a Content-Length above it gets 413 (Content Too Large),
+/// decided from the header before a byte of the body is read.
+///
+/// nginx's `client_max_body_size` defaults to 1 MiB.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// Most connections served at once. Past it, a new connection is refused:
+/// closed at once by the echo server (step01), answered with 503 by the
+/// HTTP steps. One thread per connection, so this also caps the threads.
+///
+/// mini-redis uses 250.
+pub const MAX_CONNECTIONS: usize = 256;
+
+/// How long a connection may sit idle before its first request, or between
+/// two requests, before we close it quietly (no 408: RFC 9112 §9.5 lets a
+/// server close an idle connection at any time, and an unasked-for 408 would
+/// confuse a client that is just about to send).
+///
+/// nginx's `keepalive_timeout` is 75 s, Apache's `KeepAliveTimeout` 5 s.
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// Once the first byte of a request head has arrived, the whole head must
+/// arrive within this time, or we answer 408 (Request Timeout) and close.
+/// This is what stops slowloris, which dribbles a head one byte at a time.
+///
+/// nginx's `client_header_timeout` is 60 s; Go servers commonly set
+/// `ReadHeaderTimeout` to 10 s.
+pub const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// While reading a body, the longest wait for the next bytes: 408 and close.
+///
+/// nginx's `client_body_timeout` (also between two reads) is 60 s.
+pub const BODY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The longest a single write may block (a client that never reads).
+/// The connection is closed; its thread is freed.
+///
+/// nginx's `send_timeout` is 60 s.
+pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Requests served on one connection before the server closes it (the last
+/// response says `Connection: close`). Bounds how long one client can hold
+/// a thread and lets per-connection state start fresh.
+///
+/// nginx's `keepalive_requests` is 1000.
+pub const MAX_REQUESTS_PER_CONNECTION: usize = 1000;
+
+/// After the last response on a connection the server closes its sending
+/// side and reads (and discards) what the client still sends, for at most
+/// this long, so the client sees the response and not a reset (Go's
+/// `closeWriteAndWait`, Apache's lingering close).
+pub const LINGER_TIMEOUT: Duration = Duration::from_millis(500);
+
+/// The most bytes discarded while lingering (see [`LINGER_TIMEOUT`]).
+pub const LINGER_BYTES: usize = 64 * 1024;
+
+/// On shutdown, how long in-flight requests get to finish before their
+/// connections are cut (ch05).
+///
+/// Kubernetes gives a pod 30 s between SIGTERM and SIGKILL; 10 s leaves room.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+// ANCHOR_END: consts
+
+/// The limits in force for one server, with the defaults above.
+///
+/// Every field can be set from the environment by [`Limits::from_env`]:
+/// sizes as plain numbers (`RAWHTTP_MAX_BODY_BYTES=4096`), durations in
+/// milliseconds (`RAWHTTP_IDLE_TIMEOUT_MS=200`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// See [`MAX_REQUEST_LINE`].
+    pub max_request_line: usize,
+    /// See [`MAX_HEAD_BYTES`].
+    pub max_head_bytes: usize,
+    /// See [`MAX_HEADERS`].
+    pub max_headers: usize,
+    /// See [`MAX_BODY_BYTES`].
+    pub max_body_bytes: usize,
+    /// See [`MAX_CONNECTIONS`].
+    pub max_connections: usize,
+    /// See [`IDLE_TIMEOUT`].
+    pub idle_timeout: Duration,
+    /// See [`HEAD_TIMEOUT`].
+    pub head_timeout: Duration,
+    /// See [`BODY_TIMEOUT`].
+    pub body_timeout: Duration,
+    /// See [`WRITE_TIMEOUT`].
+    pub write_timeout: Duration,
+    /// See [`MAX_REQUESTS_PER_CONNECTION`].
+    pub max_requests_per_connection: usize,
+    /// See [`LINGER_TIMEOUT`].
+    pub linger_timeout: Duration,
+    /// See [`LINGER_BYTES`].
+    pub linger_bytes: usize,
+    /// See [`SHUTDOWN_GRACE`].
+    pub shutdown_grace: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_request_line: MAX_REQUEST_LINE,
+            max_head_bytes: MAX_HEAD_BYTES,
+            max_headers: MAX_HEADERS,
+            max_body_bytes: MAX_BODY_BYTES,
+            max_connections: MAX_CONNECTIONS,
+            idle_timeout: IDLE_TIMEOUT,
+            head_timeout: HEAD_TIMEOUT,
+            body_timeout: BODY_TIMEOUT,
+            write_timeout: WRITE_TIMEOUT,
+            max_requests_per_connection: MAX_REQUESTS_PER_CONNECTION,
+            linger_timeout: LINGER_TIMEOUT,
+            linger_bytes: LINGER_BYTES,
+            shutdown_grace: SHUTDOWN_GRACE,
+        }
+    }
+}
+
+/// An environment variable that names a limit but does not hold a valid value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadLimit {
+    /// The variable's name, e.g. `RAWHTTP_IDLE_TIMEOUT_MS`.
+    pub var: &'static str,
+    /// What it held.
+    pub value: String,
+}
+
+impl fmt::Display for BadLimit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}={:?} is not a valid limit (a positive whole number)",
+            self.var, self.value
+        )
+    }
+}
+
+impl std::error::Error for BadLimit {}
+
+impl Limits {
+    /// The defaults, overridden by any `RAWHTTP_*` variable that is set.
+    ///
+    /// A variable that is set but does not hold a positive whole number is an
+    /// error: a typo in a limit must not silently fall back to the default.
+    pub fn from_env() -> Result<Limits, BadLimit> {
+        Self::from_lookup(|var| std::env::var(var).ok())
+    }
+
+    /// Like [`Limits::from_env`], with the variables looked up by `get`
+    /// (so tests need not touch the process environment).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Limits, BadLimit> {
+        let mut l = Limits::default();
+        let size = |var: &'static str, slot: &mut usize| -> Result<(), BadLimit> {
+            if let Some(value) = get(var) {
+                *slot = match value.trim().parse::<usize>() {
+                    Ok(n) if n > 0 => n,
+                    _ => return Err(BadLimit { var, value }),
+                };
+            }
+            Ok(())
+        };
+        let millis = |var: &'static str, slot: &mut Duration| -> Result<(), BadLimit> {
+            let mut ms = 0usize;
+            let was_set = get(var).is_some();
+            size(var, &mut ms)?;
+            if was_set {
+                *slot = Duration::from_millis(ms as u64);
+            }
+            Ok(())
+        };
+        size("RAWHTTP_MAX_REQUEST_LINE", &mut l.max_request_line)?;
+        size("RAWHTTP_MAX_HEAD_BYTES", &mut l.max_head_bytes)?;
+        size("RAWHTTP_MAX_HEADERS", &mut l.max_headers)?;
+        size("RAWHTTP_MAX_BODY_BYTES", &mut l.max_body_bytes)?;
+        size("RAWHTTP_MAX_CONNECTIONS", &mut l.max_connections)?;
+        millis("RAWHTTP_IDLE_TIMEOUT_MS", &mut l.idle_timeout)?;
+        millis("RAWHTTP_HEAD_TIMEOUT_MS", &mut l.head_timeout)?;
+        millis("RAWHTTP_BODY_TIMEOUT_MS", &mut l.body_timeout)?;
+        millis("RAWHTTP_WRITE_TIMEOUT_MS", &mut l.write_timeout)?;
+        size(
+            "RAWHTTP_MAX_REQUESTS_PER_CONNECTION",
+            &mut l.max_requests_per_connection,
+        )?;
+        millis("RAWHTTP_LINGER_TIMEOUT_MS", &mut l.linger_timeout)?;
+        size("RAWHTTP_LINGER_BYTES", &mut l.linger_bytes)?;
+        millis("RAWHTTP_SHUTDOWN_GRACE_MS", &mut l.shutdown_grace)?;
+        Ok(l)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_when_nothing_is_set() {
+        assert_eq!(Limits::from_lookup(|_| None), Ok(Limits::default()));
+    }
+
+    #[test]
+    fn overrides_sizes_and_millis() {
+        let l = Limits::from_lookup(|v| match v {
+            "RAWHTTP_MAX_BODY_BYTES" => Some("4096".into()),
+            "RAWHTTP_IDLE_TIMEOUT_MS" => Some("250".into()),
+            _ => None,
+        })
+        .expect("valid values");
+        assert_eq!(l.max_body_bytes, 4096);
+        assert_eq!(l.idle_timeout, Duration::from_millis(250));
+        assert_eq!(l.max_headers, MAX_HEADERS);
+    }
+
+    #[test]
+    fn rejects_garbage_and_zero() {
+        for bad in ["", "0", "-1", "1e3", "ten"] {
+            let got = Limits::from_lookup(|v| (v == "RAWHTTP_MAX_HEADERS").then(|| bad.into()));
+            assert_eq!(
+                got,
+                Err(BadLimit {
+                    var: "RAWHTTP_MAX_HEADERS",
+                    value: bad.into()
+                }),
+                "value {bad:?}"
+            );
+        }
+    }
+}

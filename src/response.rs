@@ -1,0 +1,282 @@
+//! Responses and how they are written on the wire (ch02; RFC 9112 §4, §6).
+//!
+//! ```text
+//! status-line = HTTP-version SP status-code SP [ reason-phrase ]
+//! ```
+//!
+//! A [`Response`] is plain data a handler returns. [`Response::encode`]
+//! appends its bytes to a buffer; the connection writes the buffer with one
+//! `write` (ch04 explains why one write and not five).
+
+use std::borrow::Cow;
+
+use crate::date::IMF_FIXDATE_LEN;
+use crate::request::is_tchar;
+use crate::status::StatusCode;
+
+/// What the `Connection` field of a response says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnectionHeader {
+    /// No `Connection` field: an HTTP/1.1 connection stays open by default.
+    Omit,
+    /// `Connection: keep-alive`, for an HTTP/1.0 client that asked for it
+    /// (RFC 9112 §9.3: HTTP/1.0 connections close unless both sides say so).
+    KeepAlive,
+    /// `Connection: close`: this is the last response on the connection
+    /// (RFC 9112 §9.6).
+    Close,
+}
+
+/// An HTTP response: status, fields, body.
+///
+/// `Date`, `Server`, `Content-Length` and `Connection` are not stored here:
+/// [`Response::encode`] writes them, so a handler cannot get framing wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Response {
+    /// The status code.
+    pub status: StatusCode,
+    /// The `Content-Type`, if there is a body to describe.
+    pub content_type: Option<Cow<'static, str>>,
+    /// Any other fields, in order. Names must be tokens; values must not
+    /// contain CR, LF or other control bytes ([`Response::check`]).
+    pub headers: Vec<(Cow<'static, str>, Cow<'static, str>)>,
+    /// The body. `Cow`, so a static body such as `"Hello, world!"` costs no
+    /// allocation per request.
+    pub body: Cow<'static, [u8]>,
+}
+
+/// `text/plain; charset=utf-8`.
+pub const TEXT_PLAIN: &str = "text/plain; charset=utf-8";
+/// `text/html; charset=utf-8`.
+pub const TEXT_HTML: &str = "text/html; charset=utf-8";
+
+impl Response {
+    /// A response with this status and no body.
+    pub fn new(status: StatusCode) -> Response {
+        Response {
+            status,
+            content_type: None,
+            headers: Vec::new(),
+            body: Cow::Borrowed(b""),
+        }
+    }
+
+    /// A `text/plain` response.
+    pub fn text(status: StatusCode, body: impl Into<Cow<'static, str>>) -> Response {
+        let body = match body.into() {
+            Cow::Borrowed(s) => Cow::Borrowed(s.as_bytes()),
+            Cow::Owned(s) => Cow::Owned(s.into_bytes()),
+        };
+        Response {
+            content_type: Some(Cow::Borrowed(TEXT_PLAIN)),
+            body,
+            ..Response::new(status)
+        }
+    }
+
+    /// A `200 OK` HTML page.
+    pub fn html(body: impl Into<Cow<'static, str>>) -> Response {
+        Response {
+            content_type: Some(Cow::Borrowed(TEXT_HTML)),
+            ..Response::text(StatusCode::OK, body)
+        }
+    }
+
+    /// A response with any body and content type.
+    pub fn bytes(
+        status: StatusCode,
+        content_type: impl Into<Cow<'static, str>>,
+        body: impl Into<Cow<'static, [u8]>>,
+    ) -> Response {
+        Response {
+            content_type: Some(content_type.into()),
+            body: body.into(),
+            ..Response::new(status)
+        }
+    }
+
+    /// The short `text/plain` body every error gets: `404 Not Found\n`.
+    /// Never echoes anything the client sent (STYLE §3).
+    pub fn error(status: StatusCode) -> Response {
+        Response::text(status, format!("{status}\n"))
+    }
+
+    /// A redirect to `location` with one of 301, 302, 303, 307, 308
+    /// (RFC 9110 §15.4): `Location` plus a one-line body for humans.
+    pub fn redirect(status: StatusCode, location: impl Into<Cow<'static, str>>) -> Response {
+        let location = location.into();
+        let body = format!("{status}: {location}\n");
+        Response::text(status, body).with_header("Location", location)
+    }
+
+    /// Add a field. Checked when the response is written ([`Response::check`]).
+    pub fn with_header(
+        mut self,
+        name: impl Into<Cow<'static, str>>,
+        value: impl Into<Cow<'static, str>>,
+    ) -> Response {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// Whether every field can be written safely: names are tokens, values
+    /// have no control bytes. A value with CRLF in it would let whoever
+    /// chose it (maybe a client, through a handler) add fields or a whole
+    /// second response: "response splitting".
+    pub fn check(&self) -> Result<(), &'static str> {
+        let good_value = |v: &str| v.bytes().all(|b| b == b'\t' || (b >= 0x20 && b != 0x7f));
+        if let Some(ct) = &self.content_type {
+            if !good_value(ct) {
+                return Err("control byte in Content-Type");
+            }
+        }
+        for (name, value) in &self.headers {
+            if name.is_empty() || !name.bytes().all(is_tchar) {
+                return Err("field name is not a token");
+            }
+            if !good_value(value) {
+                return Err("control byte in a field value");
+            }
+        }
+        Ok(())
+    }
+
+    // ANCHOR: encode
+    /// Append the response to `out`: status line, fields, empty line, body.
+    ///
+    /// `head_only` leaves out the body but keeps its `Content-Length`, as a
+    /// response to HEAD must (RFC 9110 §9.3.2). 1xx, 204 and 304 responses
+    /// get neither body nor `Content-Length` (RFC 9110 §8.6, RFC 9112 §6.3).
+    pub fn encode(
+        &self,
+        out: &mut Vec<u8>,
+        date: &[u8; IMF_FIXDATE_LEN],
+        connection: ConnectionHeader,
+        head_only: bool,
+    ) {
+        out.extend_from_slice(b"HTTP/1.1 ");
+        out.extend_from_slice(&self.status.digits());
+        out.push(b' ');
+        out.extend_from_slice(self.status.reason().as_bytes());
+        out.extend_from_slice(b"\r\nDate: ");
+        out.extend_from_slice(date);
+        out.extend_from_slice(b"\r\nServer: rawhttp\r\n");
+        if let Some(ct) = &self.content_type {
+            field(out, "Content-Type", ct.as_bytes());
+        }
+        let bodiless = self.status.is_bodiless();
+        if !bodiless {
+            let mut digits = [0u8; 20];
+            field(
+                out,
+                "Content-Length",
+                format_usize(self.body.len(), &mut digits),
+            );
+        }
+        for (name, value) in &self.headers {
+            field(out, name, value.as_bytes());
+        }
+        match connection {
+            ConnectionHeader::Omit => {}
+            ConnectionHeader::KeepAlive => field(out, "Connection", b"keep-alive"),
+            ConnectionHeader::Close => field(out, "Connection", b"close"),
+        }
+        out.extend_from_slice(b"\r\n");
+        if !bodiless && !head_only {
+            out.extend_from_slice(&self.body);
+        }
+    }
+    // ANCHOR_END: encode
+}
+
+fn field(out: &mut Vec<u8>, name: &str, value: &[u8]) {
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(b": ");
+    out.extend_from_slice(value);
+    out.extend_from_slice(b"\r\n");
+}
+
+/// Decimal digits of `n` without allocating (`n.to_string()` would).
+fn format_usize(mut n: usize, buf: &mut [u8; 20]) -> &[u8] {
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            return &buf[i..];
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DATE: &[u8; 29] = b"Sun, 06 Nov 1994 08:49:37 GMT";
+
+    fn encoded(r: &Response, c: ConnectionHeader, head_only: bool) -> String {
+        let mut out = Vec::new();
+        r.encode(&mut out, DATE, c, head_only);
+        String::from_utf8(out).expect("test responses are UTF-8")
+    }
+
+    #[test]
+    fn text_response_bytes() {
+        let r = Response::text(StatusCode::OK, "Hello, world!");
+        assert_eq!(
+            encoded(&r, ConnectionHeader::Omit, false),
+            "HTTP/1.1 200 OK\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\nServer: rawhttp\r\n\
+             Content-Type: text/plain; charset=utf-8\r\nContent-Length: 13\r\n\r\nHello, world!"
+        );
+    }
+
+    #[test]
+    fn head_keeps_length_drops_body() {
+        let r = Response::text(StatusCode::OK, "abc");
+        let s = encoded(&r, ConnectionHeader::Close, true);
+        assert!(
+            s.ends_with("Content-Length: 3\r\nConnection: close\r\n\r\n"),
+            "{s}"
+        );
+    }
+
+    #[test]
+    fn no_content_has_no_length_and_no_body() {
+        let r = Response::text(StatusCode::NO_CONTENT, "ignored");
+        let s = encoded(&r, ConnectionHeader::KeepAlive, false);
+        assert!(!s.contains("Content-Length"), "{s}");
+        assert!(s.ends_with("Connection: keep-alive\r\n\r\n"), "{s}");
+    }
+
+    #[test]
+    fn redirect_and_error_helpers() {
+        let r = Response::redirect(StatusCode::SEE_OTHER, "/x");
+        assert_eq!(r.headers, [(Cow::from("Location"), Cow::from("/x"))]);
+        assert_eq!(
+            &*Response::error(StatusCode::NOT_FOUND).body,
+            b"404 Not Found\n"
+        );
+    }
+
+    #[test]
+    fn check_refuses_response_splitting() {
+        let ok = Response::new(StatusCode::OK).with_header("X-A", "b\tc");
+        assert_eq!(ok.check(), Ok(()));
+        let split = Response::new(StatusCode::OK).with_header("X-A", "b\r\nSet-Cookie: x");
+        assert!(split.check().is_err());
+        let bad_name = Response::new(StatusCode::OK).with_header("X A", "b");
+        assert!(bad_name.check().is_err());
+    }
+
+    #[test]
+    fn digits() {
+        let mut b = [0; 20];
+        assert_eq!(format_usize(0, &mut b), b"0");
+        assert_eq!(format_usize(1_048_576, &mut b), b"1048576");
+        assert_eq!(
+            format_usize(usize::MAX, &mut b),
+            usize::MAX.to_string().as_bytes()
+        );
+    }
+}
