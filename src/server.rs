@@ -114,6 +114,7 @@ pub fn run_until<S: Service>(
     let service = Arc::new(service);
     let limits = Arc::new(limits);
     let mut failures = 0u32;
+    // ANCHOR: accept_loop
     while !shutdown.is_draining() {
         let (stream, peer) = match listener.accept() {
             Ok(accepted) => accepted,
@@ -156,6 +157,7 @@ pub fn run_until<S: Service>(
             error!("cannot start a thread for {peer}: {e}");
         }
     }
+    // ANCHOR_END: accept_loop
     drop(listener); // from here on, connecting gets "connection refused"
     let open = shutdown.open_connections();
     if open > 0 {
