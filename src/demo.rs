@@ -90,17 +90,29 @@ fn headers(request: &Request<'_>, _: &Params<'_>) -> HandlerResult {
     Ok(Response::text(StatusCode::OK, text))
 }
 
+// ANCHOR: slow
 fn slow(_: &Request<'_>, params: &Params<'_>) -> HandlerResult {
-    let Some(Ok(ms)) = params.query("ms").map(str::parse::<u64>) else {
+    let Some(ms) = slow_ms(params.query("ms")) else {
         return Ok(Response::text(
             StatusCode::BAD_REQUEST,
             "usage: /slow?ms=N (N a whole number)\n",
         ));
     };
-    let ms = ms.min(MAX_SLOW_MS);
     thread::sleep(Duration::from_millis(ms));
     Ok(Response::text(StatusCode::OK, format!("slept {ms} ms\n")))
 }
+
+/// How long `/slow?ms=…` sleeps: the digits of `ms`, at most [`MAX_SLOW_MS`].
+/// Digits only (`str::parse` would also take `+5`), and a number too big
+/// for `u64` is capped like any other large one, not refused.
+fn slow_ms(ms: Option<&str>) -> Option<u64> {
+    let digits = ms.filter(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))?;
+    let ms = digits.bytes().fold(0u64, |n, d| {
+        n.saturating_mul(10).saturating_add(u64::from(d - b'0'))
+    });
+    Some(ms.min(MAX_SLOW_MS))
+}
+// ANCHOR_END: slow
 
 // A deliberate panic, to show that one failing handler costs one 500, not the server.
 #[allow(clippy::panic)]
@@ -110,4 +122,38 @@ fn always_panics(_: &Request<'_>, _: &Params<'_>) -> HandlerResult {
 
 fn plaintext(_: &Request<'_>, _: &Params<'_>) -> HandlerResult {
     Ok(Response::text(StatusCode::OK, "Hello, world!"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slow_is_capped_and_strict() {
+        let cases: &[(&str, Option<&str>, Option<u64>)] = &[
+            ("plain", Some("50"), Some(50)),
+            ("zero", Some("0"), Some(0)),
+            ("far_over_cap", Some("999999"), Some(MAX_SLOW_MS)),
+            (
+                "over_u64",
+                Some("99999999999999999999999"),
+                Some(MAX_SLOW_MS),
+            ),
+            ("missing", None, None),
+            ("empty", Some(""), None),
+            ("letters", Some("abc"), None),
+            ("plus_sign", Some("+5"), None),
+            ("negative", Some("-5"), None),
+            ("fraction", Some("1.5"), None),
+        ];
+        for &(name, input, want) in cases {
+            assert_eq!(slow_ms(input), want, "case {name}");
+        }
+        // The cap at N and N+1.
+        let at = MAX_SLOW_MS.to_string();
+        let over = (MAX_SLOW_MS + 1).to_string();
+        assert_eq!(slow_ms(Some(&at)), Some(MAX_SLOW_MS));
+        assert_eq!(slow_ms(Some(&over)), Some(MAX_SLOW_MS));
+        assert_eq!(slow_ms(Some("1")), Some(1));
+    }
 }
