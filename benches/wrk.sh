@@ -1,0 +1,214 @@
+#!/usr/bin/env bash
+# Benchmark a step binary against nginx with wrk, on loopback (book ch04).
+#
+#   benches/wrk.sh                       # step04, 3 rounds x 5 s per run
+#   ROUNDS=5 DURATION=10 STEP=step05 benches/wrk.sh
+#
+# Both servers answer GET /plaintext with the 13-byte "Hello, world!". Each
+# scenario runs ours and nginx alternately, ROUNDS times, and reports the
+# medians, so a burst of background load hurts both sides alike. On a
+# machine with 2+ cores the servers share one core (SERVER_CPU) and wrk gets
+# another (WRK_CPU): the same CPU budget for both servers, and wrk never
+# competes with the server it measures.
+#
+# Scenarios: keep-alive at 50 and 256 connections; `Connection: close`
+# (a TCP connection per request); 16 requests pipelined per write.
+# Access logging is off on both sides (RUST_LOG=warn, `access_log off`).
+set -euo pipefail
+
+ROUNDS=${ROUNDS:-3}          # alternations of ours and nginx per scenario
+DURATION=${DURATION:-5}      # seconds per wrk run
+STEP=${STEP:-step04}         # which step binary to measure
+SERVER_CPU=${SERVER_CPU:-0}  # the core both servers run on
+WRK_CPU=${WRK_CPU:-1}        # the core wrk runs on
+PIPELINE=${PIPELINE:-16}     # requests per write in the pipelined scenario
+
+cd "$(dirname "$0")/.."
+BENCHES=$PWD/benches
+
+say() { printf '%s\n' "$*"; }
+
+# --- tools -----------------------------------------------------------------
+need_install=()
+command -v wrk >/dev/null 2>&1 || need_install+=(wrk)
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+[[ -x $NGINX ]] || need_install+=(nginx)
+if ((${#need_install[@]})); then
+  say "installing ${need_install[*]} from Debian packages"
+  SUDO=; ((EUID == 0)) || SUDO=sudo
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get install -y "${need_install[@]}" >/dev/null ||
+    { $SUDO apt-get update >/dev/null && $SUDO apt-get install -y "${need_install[@]}" >/dev/null; }
+  NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+fi
+
+say "building $STEP (release)"
+cargo build --release --quiet --bin "$STEP"
+OURS_BIN=$PWD/target/release/$STEP
+
+PIN_SERVER=() PIN_WRK=()
+if (($(nproc) >= 2)) && command -v taskset >/dev/null 2>&1; then
+  PIN_SERVER=(taskset -c "$SERVER_CPU")
+  PIN_WRK=(taskset -c "$WRK_CPU")
+  say "pinning: both servers on CPU $SERVER_CPU, wrk on CPU $WRK_CPU (taskset)"
+else
+  say "NOT pinned ($(nproc) core(s) or no taskset): servers and wrk share the CPUs"
+fi
+
+# --- processes, cleaned up however we exit ---------------------------------
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/rawhttp-bench.XXXXXX")
+OURS_PID= NGINX_PID=
+cleanup() {
+  for pid in $OURS_PID $NGINX_PID; do
+    kill "$pid" 2>/dev/null || true
+  done
+  for pid in $OURS_PID $NGINX_PID; do
+    timeout 5 tail --pid="$pid" -f /dev/null 2>/dev/null || kill -9 "$pid" 2>/dev/null || true
+  done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Wait (at most 10 s) until something accepts connections on 127.0.0.1:$1.
+wait_listening() {
+  for _ in $(seq 100); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
+    sleep 0.1
+  done
+  return 1
+}
+
+# Ours: port 0, the port read back from its one stdout line.
+ADDR=127.0.0.1:0 RUST_LOG=warn "${PIN_SERVER[@]}" "$OURS_BIN" >"$WORK/ours.out" 2>"$WORK/ours.err" &
+OURS_PID=$!
+for _ in $(seq 100); do
+  OURS_PORT=$(sed -n 's|^listening on http://127\.0\.0\.1:\([0-9]*\)$|\1|p' "$WORK/ours.out")
+  [[ -n $OURS_PORT ]] && break
+  sleep 0.1
+done
+[[ -n ${OURS_PORT:-} ]] || { say "$STEP did not start:"; cat "$WORK/ours.err"; exit 1; }
+
+# nginx: a generated config, one worker, no access log, loopback only. nginx
+# cannot take port 0, so pick a free port, and try another if we lose a race.
+start_nginx() {
+  local port=$1
+  mkdir -p "$WORK/nginx"
+  cat >"$WORK/nginx/nginx.conf" <<EOF
+worker_processes 1;
+daemon off;
+pid $WORK/nginx/nginx.pid;
+error_log $WORK/nginx/error.log warn;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    client_body_temp_path $WORK/nginx/body;
+    proxy_temp_path $WORK/nginx/proxy;
+    fastcgi_temp_path $WORK/nginx/fastcgi;
+    uwsgi_temp_path $WORK/nginx/uwsgi;
+    scgi_temp_path $WORK/nginx/scgi;
+    server {
+        listen 127.0.0.1:$port;
+        location = /plaintext {
+            default_type text/plain;
+            return 200 "Hello, world!";
+        }
+    }
+}
+EOF
+  "${PIN_SERVER[@]}" "$NGINX" -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" -e "$WORK/nginx/error.log" \
+    >"$WORK/nginx/out" 2>&1 &
+  NGINX_PID=$!
+  if wait_listening "$port" && kill -0 "$NGINX_PID" 2>/dev/null; then return 0; fi
+  kill "$NGINX_PID" 2>/dev/null || true
+  NGINX_PID=
+  return 1
+}
+for _ in $(seq 10); do
+  NGINX_PORT=$((20000 + RANDOM % 40000))
+  ss -Htln "sport = :$NGINX_PORT" 2>/dev/null | grep -q . && continue
+  start_nginx "$NGINX_PORT" && break
+done
+[[ -n $NGINX_PID ]] || { say "nginx did not start:"; cat "$WORK/nginx/error.log"; exit 1; }
+wait_listening "$OURS_PORT" || { say "$STEP is not accepting"; exit 1; }
+
+# Same body from both, or the comparison is meaningless.
+for port in "$OURS_PORT" "$NGINX_PORT"; do
+  body=$(curl -sS --max-time 5 "http://127.0.0.1:$port/plaintext")
+  [[ $body == "Hello, world!" ]] || { say "port $port answered ${body@Q}"; exit 1; }
+done
+
+# --- measuring ---------------------------------------------------------------
+# One wrk run; the URL goes before the extra arguments because a pipeline's
+# depth follows `--` (TechEmpower's order). Prints "req_per_s p99_ms", and wrk's error lines to stderr.
+run_wrk() {
+  local port=$1 conns=$2; shift 2
+  local out
+  out=$(timeout $((DURATION + 30)) "${PIN_WRK[@]}" wrk -t1 -c"$conns" -d"${DURATION}s" --latency \
+    "http://127.0.0.1:$port/plaintext" "$@") || { say "wrk failed: $out" >&2; echo "0 0"; return; }
+  grep -E 'Socket errors|Non-2xx' <<<"$out" | sed 's/^/      wrk: /' >&2 || true
+  awk '
+    /^Requests\/sec:/ { rps = $2 }
+    /^ +99%/ {
+      v = $2; ms = v + 0
+      if (v ~ /us$/) ms = ms / 1000; else if (v ~ /ms$/) ms = ms; else if (v ~ /s$/) ms = ms * 1000
+      p99 = ms
+    }
+    END { printf "%.0f %.3f\n", rps, p99 }' <<<"$out"
+}
+
+median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+# name | connections | wrk arguments | rps target | p99 target (x nginx, or -)
+SCENARIOS=(
+  "keep-alive, 50 connections|50||0.55|2"
+  "keep-alive, 256 connections|256||-|-"
+  "Connection: close, 50 connections|50|-H|Connection: close|0.7|-"
+  "pipelined x$PIPELINE, 50 connections|50|-s|$BENCHES/pipeline.lua|--|$PIPELINE|1.0|-"
+)
+
+say "load before: $(cut -d' ' -f1-3 /proc/loadavg) (1, 5, 15 min)"
+say "$ROUNDS rounds x ${DURATION}s per server per scenario; GET /plaintext on 127.0.0.1"
+say "ours: $STEP on :$OURS_PORT   nginx $("$NGINX" -v 2>&1 | sed 's|.*/||') on :$NGINX_PORT"
+summary=()
+for scenario in "${SCENARIOS[@]}"; do
+  IFS='|' read -r -a f <<<"$scenario"
+  name=${f[0]} conns=${f[1]}
+  rps_target=${f[-2]} p99_target=${f[-1]}
+  args=("${f[@]:2:${#f[@]}-4}")
+  [[ ${args[0]:-} == "" ]] && args=()
+  say ""
+  say "== $name"
+  : >"$WORK/ours.res"; : >"$WORK/nginx.res"
+  for round in $(seq "$ROUNDS"); do
+    for who in ours nginx; do
+      port=$OURS_PORT; [[ $who == nginx ]] && port=$NGINX_PORT
+      read -r rps p99 < <(run_wrk "$port" "$conns" "${args[@]}")
+      printf '   round %d  %-5s  %9s req/s   p99 %8s ms\n' "$round" "$who" "$rps" "$p99"
+      echo "$rps $p99" >>"$WORK/$who.res"
+    done
+  done
+  o_rps=$(cut -d' ' -f1 "$WORK/ours.res" | median)
+  o_p99=$(cut -d' ' -f2 "$WORK/ours.res" | median)
+  n_rps=$(cut -d' ' -f1 "$WORK/nginx.res" | median)
+  n_p99=$(cut -d' ' -f2 "$WORK/nginx.res" | median)
+  line=$(awk -v name="$name" -v orps="$o_rps" -v op="$o_p99" -v nrps="$n_rps" -v np="$n_p99" \
+    -v rt="$rps_target" -v pt="$p99_target" 'BEGIN {
+      r = (nrps > 0) ? orps / nrps : 0; p = (np > 0) ? op / np : 0
+      verdict = ""
+      if (rt != "-") verdict = sprintf("target >= %.2fx: %s", rt, (r >= rt) ? "met" : "MISSED")
+      if (pt != "-") verdict = verdict sprintf("; p99 target <= %gx: %s", pt, (p <= pt) ? "met" : "MISSED")
+      printf "%-36s ours %8.0f req/s p99 %7.2f ms | nginx %8.0f req/s p99 %7.2f ms | ratio %.2fx, p99 %.2fx  %s",
+        name, orps, op, nrps, np, r, p, verdict }')
+  say "   median: ${line#*ours }"
+  summary+=("$line")
+done
+
+say ""
+say "== summary (medians of $ROUNDS rounds; ratio = ours / nginx)"
+printf '%s\n' "${summary[@]}"
+say "load after: $(cut -d' ' -f1-3 /proc/loadavg) (1, 5, 15 min)"
+if [[ -s $WORK/ours.err ]]; then
+  say "$STEP logged (warn and above): $(wc -l <"$WORK/ours.err") lines; first 5:"
+  head -5 "$WORK/ours.err"
+fi
