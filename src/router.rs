@@ -156,6 +156,7 @@ impl Router {
         self.route("POST", pattern, handler)
     }
 
+    // ANCHOR: allow
     /// The `Allow` value for routes whose pattern matches `segments` (all
     /// routes for `None`, which is `OPTIONS *`): GET brings HEAD, and
     /// OPTIONS is always there. `None` when no route matches.
@@ -180,6 +181,7 @@ impl Router {
         }
         Some(methods.join(", "))
     }
+    // ANCHOR_END: allow
 
     // ANCHOR: dispatch
     fn dispatch(&self, request: &Request<'_>) -> Response {
@@ -369,11 +371,13 @@ fn hex_value(b: u8) -> Option<u8> {
     (b as char).to_digit(16).map(|d| d as u8)
 }
 
+// ANCHOR: split_path
 /// `/a/b%2Fc` → `["a", "b/c"]`: split first, then decode each segment.
 fn split_path(path: &str) -> Result<Vec<Cow<'_, str>>, BadEncoding> {
     let rest = path.strip_prefix('/').ok_or(BadEncoding)?;
     rest.split('/').map(|s| percent_decode(s, false)).collect()
 }
+// ANCHOR_END: split_path
 
 /// `a=1&b=x+y&c` → `[("a","1"), ("b","x y"), ("c","")]`.
 fn parse_query(query: Option<&str>) -> Result<QueryPairs<'_>, BadEncoding> {
