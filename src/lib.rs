@@ -18,6 +18,7 @@
 //! | [`inspect`] | 2 | step02's handler: a report of the parsed request |
 //! | [`router`], [`demo`] | 3 | routing, and the demo application |
 //! | [`shutdown`] | 5 | graceful shutdown |
+//! | [`transcript`] | appendix | the snapshot transcript format, shared by the tests, the book and `compare` |
 //!
 //! Parsing and encoding never touch a socket; only `server` and `conn` do.
 
@@ -38,3 +39,4 @@ pub mod router;
 pub mod server;
 pub mod shutdown;
 pub mod status;
+pub mod transcript;

@@ -21,6 +21,7 @@
 //! book read this format back, so the rules here are a contract.
 #![allow(dead_code)] // each test file uses a different part of the harness
 
+use std::cell::RefCell;
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::process::{Child, Command, Stdio};
@@ -28,6 +29,11 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
+
+// The format lives in the library (`rawhttp::transcript`), so the tests, the
+// book and `compare` share one implementation of it.
+#[allow(unused_imports)] // not every test file uses both
+pub use rawhttp::transcript::{redact_date, wire};
 
 /// How long any single wait in a test may take before the test fails.
 /// Generous: the machines are small and busy. Nothing waits this long
@@ -57,6 +63,9 @@ pub struct Server {
 
 /// Start `step` on a free loopback port with `env` added to its environment.
 pub fn spawn_step_with(step: &str, env: &[(&str, &str)]) -> Server {
+    for (name, value) in env {
+        note_for_replay(&format!("env: {name}={value}"));
+    }
     let mut cmd = Command::new(exe(step));
     cmd.env("ADDR", "127.0.0.1:0")
         .env("RUST_LOG", "debug")
@@ -135,6 +144,7 @@ impl Server {
 
     /// Send a signal to the server process.
     pub fn signal(&self, signal: &str) {
+        note_for_replay(&format!("signal: {signal}"));
         let status = Command::new("kill")
             .args(["-s", signal, &self.child.id().to_string()])
             .status()
@@ -263,6 +273,7 @@ impl Exchange {
 
     /// The underlying stream, for tests that need to do something unusual.
     pub fn stream(&mut self) -> &mut TcpStream {
+        note_for_replay("raw stream");
         &mut self.stream
     }
 
@@ -322,48 +333,6 @@ pub fn response_len(buf: &[u8], head_request: bool) -> Option<usize> {
     (buf.len() >= head_end + len).then_some(head_end + len)
 }
 
-/// Render bytes so every one is visible and each `\n` ends a line.
-pub fn wire(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len() + bytes.len() / 8);
-    for (i, &b) in bytes.iter().enumerate() {
-        match b {
-            b'\r' => out.push_str("\\r"),
-            b'\n' => out.push_str("\\n\n"),
-            b'\t' => out.push_str("\\t"),
-            b'\\' => out.push_str("\\\\"),
-            // A space that would end a line in the file is escaped, so that
-            // tools that trim trailing whitespace cannot lose it.
-            b' ' if matches!(bytes.get(i + 1), None | Some(b'\n')) => out.push_str("\\x20"),
-            0x20..=0x7e => out.push(b as char),
-            _ => out.push_str(&format!("\\x{b:02x}")),
-        }
-    }
-    if !out.is_empty() && !out.ends_with('\n') {
-        out.push('\n');
-    }
-    out
-}
-
-/// Replace the value of `Date` fields in a rendered response with `[date]`.
-fn redact_date(rendered: &str) -> String {
-    let mut out = String::with_capacity(rendered.len());
-    let mut in_head = true;
-    for line in rendered.split_inclusive('\n') {
-        if in_head && line.starts_with("Date: ") && line.ends_with("\\r\\n\n") {
-            out.push_str("Date: [date]\\r\\n\n");
-        } else {
-            out.push_str(line);
-        }
-        if line == "\\r\\n\n" {
-            in_head = false;
-        }
-        if line.starts_with("HTTP/1.") {
-            in_head = true;
-        }
-    }
-    out
-}
-
 /// Insta settings for every snapshot: files in the top-level `snapshots/`,
 /// named `<test file>__<case>.snap`, without the Rust expression in the header.
 pub fn snapshot_settings() -> insta::Settings {
@@ -371,7 +340,36 @@ pub fn snapshot_settings() -> insta::Settings {
     s.set_snapshot_path("../snapshots");
     s.set_prepend_module_to_snapshot(true);
     s.set_omit_expression(true);
+    let notes = REPLAY_NOTES.with(|n| n.borrow().join("; "));
+    if !notes.is_empty() {
+        s.set_description(notes);
+    }
     s
+}
+
+thread_local! {
+    /// What this test did that its transcripts cannot show: server settings,
+    /// signals, direct socket use. It goes into each snapshot's description
+    /// (the format is in `rawhttp::transcript`), so `compare` knows which
+    /// cases a server with default settings cannot reproduce. libtest runs
+    /// each test on its own thread, so these are per test.
+    static REPLAY_NOTES: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Record `note` in the description of the snapshots this test takes.
+pub fn note_for_replay(note: &str) {
+    REPLAY_NOTES.with(|n| {
+        let mut n = n.borrow_mut();
+        if !n.iter().any(|have| have == note) {
+            n.push(note.to_string());
+        }
+    });
+}
+
+/// Mark this test's snapshots `step-specific`: later steps answer them
+/// differently, so `compare --upto` replays them only against this step.
+pub fn step_specific() {
+    note_for_replay("step-specific");
 }
 
 /// Assert a transcript against `snapshots/<test file>__<name>.snap`.
@@ -381,17 +379,4 @@ macro_rules! snap {
         let _guard = $crate::common::snapshot_settings().bind_to_scope();
         insta::assert_snapshot!($name, $transcript);
     }};
-}
-
-#[test]
-fn wire_escapes_every_byte() {
-    assert_eq!(wire(b"GET / HTTP/1.1\r\n\r\n"), "GET / HTTP/1.1\\r\\n\n\\r\\n\n");
-    assert_eq!(wire(b"a\x00\xff\\ \tb"), "a\\x00\\xff\\\\ \\tb\n");
-    assert_eq!(wire(b"trailing "), "trailing\\x20\n");
-}
-
-#[test]
-fn date_is_the_only_redaction() {
-    let r = wire(b"HTTP/1.1 200 OK\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\n\r\nDate: body\r\n");
-    assert_eq!(redact_date(&r), "HTTP/1.1 200 OK\\r\\n\nDate: [date]\\r\\n\n\\r\\n\nDate: body\\r\\n\n");
 }
