@@ -24,9 +24,11 @@ use std::time::{Duration, Instant};
 
 use log::{debug, error, info, warn};
 
+use crate::chunked::{Decoder, LAST_CHUNK, encode_chunk};
 use crate::date;
+use crate::error::ParseError;
 use crate::request::{Request, Status, Version, parse_head};
-use crate::response::{ConnectionHeader, Response};
+use crate::response::{BodyStream, ConnectionHeader, Response};
 use crate::server::{Conn, Service};
 use crate::status::StatusCode;
 
@@ -35,6 +37,15 @@ use crate::status::StatusCode;
 pub trait Handler: Send + Sync + 'static {
     /// Answer one request. A panic here becomes a 500; the server goes on.
     fn handle(&self, request: &Request<'_>) -> Response;
+
+    /// Before the body has arrived: the response this request will get no
+    /// matter what its body says (404, 405, …), or `None` to go on. Used to
+    /// answer `Expect: 100-continue` without making the client send a body
+    /// we would throw away (ch06). The default accepts everything.
+    fn preflight(&self, request: &Request<'_>) -> Option<Response> {
+        let _ = request;
+        None
+    }
 }
 
 impl<F> Handler for F
@@ -55,10 +66,37 @@ pub enum Persistence {
     KeepAlive,
 }
 
-/// An HTTP/1.1 [`Service`]: a handler and a persistence policy.
+/// An HTTP/1.1 [`Service`]: a handler, a persistence policy, and which
+/// body features are on.
 pub struct Http<H> {
     handler: H,
     persistence: Persistence,
+    /// Accept `Transfer-Encoding: chunked` request bodies (ch06); without
+    /// it they get 501, as in steps 02–05.
+    chunked: bool,
+    /// Answer `Expect: 100-continue` (ch06); without it the expectation is
+    /// ignored, which RFC 9110 §10.1.1 allows but costs the client a wait.
+    expect_continue: bool,
+}
+
+impl<H: Handler> Http<H> {
+    /// Accept chunked request bodies (ch06).
+    pub fn chunked(self) -> Http<H> {
+        Http {
+            chunked: true,
+            ..self
+        }
+    }
+
+    /// Send `100 Continue` when a client asks for it, refuse a body the
+    /// handler would refuse before it is sent, and answer any other
+    /// expectation with 417 (ch06; RFC 9110 §10.1.1).
+    pub fn expect_continue(self) -> Http<H> {
+        Http {
+            expect_continue: true,
+            ..self
+        }
+    }
 }
 
 /// Serve `handler`, one request per connection (ch02).
@@ -66,6 +104,8 @@ pub fn one_request<H: Handler>(handler: H) -> Http<H> {
     Http {
         handler,
         persistence: Persistence::OneRequest,
+        chunked: false,
+        expect_continue: false,
     }
 }
 
@@ -74,13 +114,15 @@ pub fn keep_alive<H: Handler>(handler: H) -> Http<H> {
     Http {
         handler,
         persistence: Persistence::KeepAlive,
+        chunked: false,
+        expect_continue: false,
     }
 }
 
 impl<H: Handler> Service for Http<H> {
     fn serve(&self, stream: TcpStream, conn: &Conn) {
         let mut c = Connection::new(stream, conn);
-        let end = c.run(&self.handler, self.persistence);
+        let end = c.run(self);
         debug!(
             "conn {} ended: {end:?} after {} requests",
             conn.id(),
@@ -96,7 +138,13 @@ impl<H: Handler> Service for Http<H> {
         let mut out = Vec::with_capacity(192);
         Response::error(StatusCode::SERVICE_UNAVAILABLE)
             .with_header("Retry-After", "1")
-            .encode(&mut out, &date::now(), ConnectionHeader::Close, false);
+            .encode(
+                &mut out,
+                &date::now(),
+                ConnectionHeader::Close,
+                false,
+                false,
+            );
         let _ = stream.set_nonblocking(true);
         let _ = stream.write_all(&out);
         let _ = stream.shutdown(std::net::Shutdown::Write);
@@ -132,8 +180,9 @@ enum Wait {
     Idle,
     /// Part of a head is buffered, since the given instant.
     Head(Instant),
-    /// The head is complete; the request ends at this buffer offset.
-    Body(usize),
+    /// The head is complete; the request will end at this offset from
+    /// `start` (`None`: chunked, we will know when it has ended).
+    Body(Option<usize>),
 }
 
 /// Initial (and usual) size of the read buffer. Grows for large bodies,
@@ -155,6 +204,10 @@ struct Connection<'c> {
     served: usize,
     /// The read timeout the socket has now, to skip needless `setsockopt`s.
     read_timeout: Option<Duration>,
+    /// The decoder of a chunked body that has not all arrived (ch06).
+    chunked: Option<Decoder>,
+    /// Whether `100 Continue` was sent for the request being read (ch06).
+    continued: bool,
 }
 
 impl<'c> Connection<'c> {
@@ -174,17 +227,19 @@ impl<'c> Connection<'c> {
             out: Vec::with_capacity(READ_BUF),
             served: 0,
             read_timeout: None,
+            chunked: None,
+            continued: false,
         }
     }
 
     // ANCHOR: run
-    fn run<H: Handler>(&mut self, handler: &H, persistence: Persistence) -> End {
+    fn run<H: Handler>(&mut self, http: &Http<H>) -> End {
         let limits = self.conn.limits();
         let mut wait = Wait::Idle;
         loop {
             // 1. Answer every complete request already buffered (pipelining),
             //    in order, into `out`.
-            while self.start < self.end {
+            'requests: while self.start < self.end {
                 let pending = &self.buf[self.start..self.end];
                 let (mut request, head_len) = match parse_head(pending, limits) {
                     Ok(Status::Complete(parsed)) => parsed,
@@ -194,27 +249,102 @@ impl<'c> Connection<'c> {
                         }
                         break;
                     }
-                    Err(e) => {
-                        warn!("{} -> {} ({e:?})", self.conn.peer(), e.status().as_u16());
-                        return self.fail(e.status());
-                    }
+                    Err(e) => return self.reject(e),
                 };
-                // Within `max_body_bytes` (checked by the parser), so it fits.
-                let body_len = usize::try_from(request.framing.body_len()).unwrap_or(usize::MAX);
-                let total = head_len.saturating_add(body_len);
-                if pending.len() < total {
-                    wait = Wait::Body(total);
-                    break;
+                // How many bytes the whole request takes in the buffer, when the
+                // head says (`None` for a chunked body: known once decoded).
+                let known_total = match (request.framing.body_len(), http.chunked) {
+                    // Within `max_body_bytes` (checked by the parser), so it fits.
+                    (Some(len), _) => {
+                        Some(head_len.saturating_add(usize::try_from(len).unwrap_or(usize::MAX)))
+                    }
+                    // Steps 02–05 answer chunked with 501; step06 enables it.
+                    (None, false) => return self.reject(ParseError::UnsupportedCoding),
+                    (None, true) => None,
+                };
+                let body_missing = known_total.is_none_or(|total| pending.len() < total);
+                if http.expect_continue {
+                    match expectation(&request) {
+                        Expectation::None => {}
+                        Expectation::Unknown => {
+                            warn!("{} -> 417 (unknown expectation)", self.conn.peer());
+                            return self.fail(StatusCode::EXPECTATION_FAILED);
+                        }
+                        // The body is not all here yet, so the client may be
+                        // waiting for our word before sending it.
+                        Expectation::Continue if body_missing && !self.continued => {
+                            if let Some(refusal) = http.handler.preflight(&request) {
+                                // Refused without reading the body: the client
+                                // never sends it, so the connection cannot go on.
+                                refusal.encode(
+                                    &mut self.out,
+                                    &date::now(),
+                                    ConnectionHeader::Close,
+                                    false,
+                                    false,
+                                );
+                                return self.close();
+                            }
+                            self.out.extend_from_slice(CONTINUE);
+                            self.continued = true;
+                        }
+                        Expectation::Continue => {}
+                    }
                 }
-                request.body = &pending[head_len..total];
+                let total;
+                let request = if let Some(known) = known_total {
+                    if body_missing {
+                        wait = Wait::Body(Some(known));
+                        break;
+                    }
+                    total = known;
+                    request.body = &pending[head_len..total];
+                    request
+                } else {
+                    // Chunked: decode in place, behind the head (ch06).
+                    let body_start = self.start + head_len;
+                    let decoder = self.chunked.get_or_insert_with(Decoder::new);
+                    let decoded = match decoder.decode(&mut self.buf[body_start..self.end], limits)
+                    {
+                        Ok(Status::Complete(decoded)) => decoded,
+                        Ok(Status::Partial) => {
+                            let kept = decoder.compact(
+                                &mut self.buf[body_start..self.end],
+                                self.end - body_start,
+                            );
+                            self.end = body_start + kept;
+                            wait = Wait::Body(None);
+                            break 'requests;
+                        }
+                        Err(e) => return self.reject(e),
+                    };
+                    self.chunked = None;
+                    total = head_len + decoded.encoded_len;
+                    // Decoding moved bytes behind the head; the head itself is
+                    // untouched, so parsing it again gives the same request.
+                    let pending = &self.buf[self.start..self.end];
+                    let Ok(Status::Complete((mut request, _))) = parse_head(pending, limits) else {
+                        error!("a head that parsed once did not parse again");
+                        return self.fail(StatusCode::INTERNAL_SERVER_ERROR);
+                    };
+                    request.body = &pending[head_len..head_len + decoded.body_len];
+                    request
+                };
                 self.served += 1;
-                let last = persistence == Persistence::OneRequest
+                self.continued = false;
+                let last = http.persistence == Persistence::OneRequest
                     || wants_close(&request)
                     || self.served >= limits.max_requests_per_connection
                     || self.conn.draining();
-                let close = answer(handler, &request, last, &mut self.out, self.conn);
+                let (close, stream) =
+                    answer(&http.handler, &request, last, &mut self.out, self.conn);
                 self.start += total;
                 wait = Wait::Idle;
+                if let Some((stream, chunked)) = stream {
+                    if let Err(e) = self.send_stream(stream, chunked) {
+                        return End::Io(e.kind());
+                    }
+                }
                 if close {
                     return self.close();
                 }
@@ -284,7 +414,8 @@ impl<'c> Connection<'c> {
         let needed = match wait {
             // The parser rejects heads over the limit, so this stays bounded.
             Wait::Idle | Wait::Head(_) => self.end - self.start + 1,
-            Wait::Body(total) => total,
+            Wait::Body(Some(total)) => total,
+            Wait::Body(None) => self.end - self.start + 1,
         };
         if self.start + needed > self.buf.len() || self.end == self.buf.len() {
             self.buf.copy_within(self.start..self.end, 0);
@@ -318,6 +449,45 @@ impl<'c> Connection<'c> {
         Ok(())
     }
 
+    /// Answer a request that cannot be parsed, and close.
+    fn reject(&mut self, e: ParseError) -> End {
+        warn!("{} -> {} ({e:?})", self.conn.peer(), e.status().as_u16());
+        self.fail(e.status())
+    }
+
+    // ANCHOR: send_stream
+    /// Send a streamed body piece by piece, each as soon as it is produced:
+    /// as chunks to an HTTP/1.1 client (then the last chunk), as raw bytes to
+    /// an HTTP/1.0 client (then the connection closes: the end of the body
+    /// is the end of the connection, RFC 9112 §6.3 rule 8).
+    fn send_stream(&mut self, mut stream: BodyStream, chunked: bool) -> io::Result<()> {
+        self.flush()?; // the head, and any pipelined responses before it
+        loop {
+            // A body that panics halfway cannot become a 500 (the 200 is
+            // already sent). Stopping without the last chunk tells the client
+            // the body is incomplete; the connection then closes.
+            let piece = match catch_unwind(AssertUnwindSafe(|| stream.next())) {
+                Ok(Some(piece)) => piece,
+                Ok(None) => break,
+                Err(_) => {
+                    error!("a streamed body panicked; cutting the response");
+                    return Err(io::Error::other("streamed body panicked"));
+                }
+            };
+            if chunked {
+                encode_chunk(&mut self.out, &piece);
+            } else {
+                self.out.extend_from_slice(&piece);
+            }
+            self.flush()?;
+        }
+        if chunked {
+            self.out.extend_from_slice(LAST_CHUNK);
+        }
+        Ok(())
+    }
+    // ANCHOR_END: send_stream
+
     /// 408 after a head or body that did not arrive in time (RFC 9110 §15.5.9).
     fn timed_out(&mut self, what: &str) -> End {
         warn!("{} -> 408 ({what} timeout)", self.conn.peer());
@@ -327,7 +497,13 @@ impl<'c> Connection<'c> {
     /// Queue an error response after whatever is already queued (so
     /// pipelined responses keep their order), send, and close.
     fn fail(&mut self, status: StatusCode) -> End {
-        Response::error(status).encode(&mut self.out, &date::now(), ConnectionHeader::Close, false);
+        Response::error(status).encode(
+            &mut self.out,
+            &date::now(),
+            ConnectionHeader::Close,
+            false,
+            false,
+        );
         self.close()
     }
 
@@ -362,6 +538,34 @@ impl<'c> Connection<'c> {
     // ANCHOR_END: close
 }
 
+/// The interim response that invites the body (RFC 9110 §15.2.1).
+const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
+
+/// What the client's `Expect` field asks for.
+enum Expectation {
+    None,
+    /// `100-continue`: send 100 before reading the body.
+    Continue,
+    /// Anything else: we cannot meet it (417).
+    Unknown,
+}
+
+/// RFC 9110 §10.1.1: `Expect = #expectation`; the only one defined is
+/// `100-continue` (case-insensitive). "A server that receives a 100-continue
+/// expectation in an HTTP/1.0 request MUST ignore that expectation."
+fn expectation(request: &Request<'_>) -> Expectation {
+    let Some(value) = request.header("expect") else {
+        return Expectation::None;
+    };
+    if request.version == Version::Http10 {
+        Expectation::None
+    } else if value.eq_ignore_ascii_case(b"100-continue") {
+        Expectation::Continue
+    } else {
+        Expectation::Unknown
+    }
+}
+
 // ANCHOR: wants_close
 /// Whether the client asked for this to be the last request (RFC 9112 §9.3):
 /// HTTP/1.1 persists unless it says `Connection: close`; HTTP/1.0 closes
@@ -376,19 +580,24 @@ fn wants_close(request: &Request<'_>) -> bool {
 
 // ANCHOR: answer
 /// Call the handler and append its response to `out`. Returns whether the
-/// connection must close after it: when `last` says so, or after a 5xx
-/// (a server error may have left who-knows-what unread or half-done).
+/// connection must close after it: when `last` says so, when the server
+/// started draining meanwhile (ch05), after a 5xx (a server error may
+/// have left who-knows-what unread or half-done), or after a body streamed
+/// to an HTTP/1.0 client (ch06). Also returns a streamed body still to be
+/// sent, and whether to send it chunked.
 fn answer<H: Handler>(
     handler: &H,
     request: &Request<'_>,
     last: bool,
     out: &mut Vec<u8>,
     conn: &Conn,
-) -> bool {
+) -> (bool, Option<(BodyStream, bool)>) {
+    // From here the request is in flight: a shutdown lets it finish (ch05).
+    debug!("conn {}: {} {}", conn.id(), request.method, request.path());
     let started = Instant::now();
     // A panicking handler must not take the connection's thread (and the
     // client's answer) with it: it becomes a 500, and the server goes on.
-    let response = match catch_unwind(AssertUnwindSafe(|| handler.handle(request))) {
+    let mut response = match catch_unwind(AssertUnwindSafe(|| handler.handle(request))) {
         Ok(response) => match response.check() {
             Ok(()) => response,
             Err(why) => {
@@ -405,7 +614,12 @@ fn answer<H: Handler>(
             Response::error(StatusCode::INTERNAL_SERVER_ERROR)
         }
     };
-    let close = last || response.status.as_u16() >= 500;
+    // `draining` is read again after the handler: a shutdown that began while
+    // it ran must still put `Connection: close` on this, the last response.
+    let streamed = response.stream.is_some() && !response.status.is_bodiless();
+    let chunked = request.version == Version::Http11;
+    let close =
+        last || response.status.as_u16() >= 500 || conn.draining() || (streamed && !chunked);
     let connection = if close {
         ConnectionHeader::Close
     } else if request.version == Version::Http10 {
@@ -414,7 +628,7 @@ fn answer<H: Handler>(
         ConnectionHeader::Omit
     };
     let head_only = request.method == "HEAD";
-    response.encode(out, &date::now(), connection, head_only);
+    response.encode(out, &date::now(), connection, head_only, chunked);
     info!(
         "{} \"{} {}\" {} {}B {:?}",
         conn.peer(),
@@ -424,7 +638,8 @@ fn answer<H: Handler>(
         response.body.len(),
         started.elapsed()
     );
-    close
+    let stream = response.stream.take().filter(|_| streamed && !head_only);
+    (close, stream.map(|s| (s, chunked)))
 }
 // ANCHOR_END: answer
 

@@ -10,13 +10,14 @@
 //! | `GET /plaintext` | `Hello, world!`, the benchmark route (ch04) |
 //! | `GET /home` | a 308 redirect to `/` |
 //! | `GET /panic` | a handler that panics: the client gets a 500, the server goes on |
+//! | `GET /stream?n=N&ms=M` | (step06 adds it) N pieces, M ms apart, streamed chunked |
 
 use std::fmt::Write as _;
 use std::thread;
 use std::time::Duration;
 
 use crate::request::Request;
-use crate::response::Response;
+use crate::response::{Response, TEXT_PLAIN};
 use crate::router::{HandlerResult, Params, Router};
 use crate::status::StatusCode;
 
@@ -103,16 +104,50 @@ fn slow(_: &Request<'_>, params: &Params<'_>) -> HandlerResult {
 }
 
 /// How long `/slow?ms=…` sleeps: the digits of `ms`, at most [`MAX_SLOW_MS`].
-/// Digits only (`str::parse` would also take `+5`), and a number too big
-/// for `u64` is capped like any other large one, not refused.
 fn slow_ms(ms: Option<&str>) -> Option<u64> {
-    let digits = ms.filter(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))?;
-    let ms = digits.bytes().fold(0u64, |n, d| {
+    capped_number(ms, MAX_SLOW_MS)
+}
+
+/// A query value that must be a whole number, at most `cap`. Digits only
+/// (`str::parse` would also take `+5`), and a number too big for `u64` is
+/// capped like any other large one, not refused.
+fn capped_number(value: Option<&str>, cap: u64) -> Option<u64> {
+    let digits = value.filter(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))?;
+    let n = digits.bytes().fold(0u64, |n, d| {
         n.saturating_mul(10).saturating_add(u64::from(d - b'0'))
     });
-    Some(ms.min(MAX_SLOW_MS))
+    Some(n.min(cap))
 }
 // ANCHOR_END: slow
+
+/// The most pieces `/stream` sends.
+pub const MAX_STREAM_PIECES: u64 = 100;
+/// The longest pause between two pieces of `/stream`.
+pub const MAX_STREAM_PAUSE_MS: u64 = 1_000;
+
+// ANCHOR: stream
+/// `GET /stream?n=N&ms=M` (step06): N pieces of text (default 5), M ms
+/// apart (default 200), each sent as soon as it exists, so
+/// `curl -N localhost:7878/stream` shows them arrive one by one. The
+/// length is not known in advance: HTTP/1.1 clients get it chunked.
+pub fn stream(_: &Request<'_>, params: &Params<'_>) -> HandlerResult {
+    let n = capped_number(params.query("n").or(Some("5")), MAX_STREAM_PIECES);
+    let ms = capped_number(params.query("ms").or(Some("200")), MAX_STREAM_PAUSE_MS);
+    let (Some(n), Some(ms)) = (n, ms) else {
+        return Ok(Response::text(
+            StatusCode::BAD_REQUEST,
+            "usage: /stream?n=N&ms=M (whole numbers)\n",
+        ));
+    };
+    let pieces = (1..=n).map(move |i| {
+        if i > 1 {
+            thread::sleep(Duration::from_millis(ms));
+        }
+        format!("piece {i} of {n}\n").into_bytes()
+    });
+    Ok(Response::stream(StatusCode::OK, TEXT_PLAIN, pieces))
+}
+// ANCHOR_END: stream
 
 // A deliberate panic, to show that one failing handler costs one 500, not the server.
 #[allow(clippy::panic)]

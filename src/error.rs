@@ -45,10 +45,21 @@ pub enum ParseError {
     /// Content-Length above `max_body_bytes` (RFC 9110 §15.5.14 → 413).
     BodyTooLarge,
     /// Both Transfer-Encoding and Content-Length: the classic request
-    /// smuggling setup (RFC 9112 §6.3 rule 3, §11.2: MAY reject; we do).
+    /// smuggling setup (RFC 9112 §6.3 rule 3, §11.2: MAY reject; we do); or
+    /// Transfer-Encoding in an HTTP/1.0 request (RFC 9112 §6.1: "MUST treat
+    /// the message as if the framing is faulty").
     ConflictingFraming,
-    /// A Transfer-Encoding we do not implement (RFC 9112 §6.1: SHOULD 501).
+    /// A Transfer-Encoding whose last coding is not `chunked`, that applies
+    /// `chunked` twice, or that is empty or malformed (RFC 9112 §6.3 rule 4:
+    /// MUST 400 and close).
+    BadTransferEncoding,
+    /// A transfer coding we do not implement: `chunked` is last but something
+    /// else (`gzip`) comes before it, or chunked bodies are not enabled
+    /// (steps 02–05) (RFC 9112 §6.1: SHOULD 501).
     UnsupportedCoding,
+    /// A chunked body that does not follow RFC 9112 §7.1: a bad size line,
+    /// a missing CRLF, a bare LF, too long a size or extension (→ 400).
+    BadChunk,
 }
 
 impl ParseError {
@@ -57,7 +68,7 @@ impl ParseError {
         use ParseError::*;
         match self {
             BadRequestLine | BadLineEnding | BadHeader | ObsFold | BadHost | BadContentLength
-            | ConflictingFraming => StatusCode::BAD_REQUEST,
+            | ConflictingFraming | BadTransferEncoding | BadChunk => StatusCode::BAD_REQUEST,
             TargetTooLong => StatusCode::URI_TOO_LONG,
             UnsupportedVersion => StatusCode::HTTP_VERSION_NOT_SUPPORTED,
             HeadTooLarge | TooManyHeaders => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
@@ -96,7 +107,9 @@ mod tests {
             BadContentLength,
             BodyTooLarge,
             ConflictingFraming,
+            BadTransferEncoding,
             UnsupportedCoding,
+            BadChunk,
         ] {
             let code = e.status().as_u16();
             assert!((400..600).contains(&code), "{e:?} -> {code}");

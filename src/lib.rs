@@ -19,6 +19,7 @@
 //! | [`router`], [`demo`] | 3 | routing, and the demo application |
 //! | [`shutdown`] | 5 | graceful shutdown |
 //! | [`transcript`] | appendix | the snapshot transcript format, shared by the tests, the book and `compare` |
+//! | [`chunked`] | 6 | the chunked transfer coding |
 //!
 //! Parsing and encoding never touch a socket; only `server` and `conn` do.
 
@@ -26,6 +27,7 @@
 #![deny(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::panic))]
 
+pub mod chunked;
 pub mod conn;
 pub mod date;
 pub mod demo;

@@ -89,14 +89,21 @@ pub enum Framing {
     None,
     /// Exactly this many bytes follow the head (rule 5).
     Length(u64),
+    /// `Transfer-Encoding: chunked`: the body is a series of chunks, each
+    /// with its size, ending with a zero-size chunk (rule 4; RFC 9112 §7.1).
+    /// Its length is known only once it has all arrived (ch06).
+    Chunked,
 }
 
 impl Framing {
-    /// The body length in bytes (0 for [`Framing::None`]).
-    pub fn body_len(self) -> u64 {
+    /// The body length in bytes, when the head says it: 0 for
+    /// [`Framing::None`], `n` for [`Framing::Length`], unknown (`None`)
+    /// for [`Framing::Chunked`].
+    pub fn body_len(self) -> Option<u64> {
         match self {
-            Framing::None => 0,
-            Framing::Length(n) => n,
+            Framing::None => Some(0),
+            Framing::Length(n) => Some(n),
+            Framing::Chunked => None,
         }
     }
 }
@@ -449,6 +456,11 @@ fn parse_field_line(line: &[u8]) -> Result<Field<'_>, ParseError> {
 }
 // ANCHOR_END: field_line
 
+/// Check a field line without keeping it (trailer fields, ch06).
+pub(crate) fn check_field_line(line: &[u8]) -> Result<(), ParseError> {
+    parse_field_line(line).map(|_| ())
+}
+
 /// RFC 9112 §3.2: "A server MUST respond with a 400 (Bad Request) status code
 /// to any HTTP/1.1 request message that lacks a Host header field and to any
 /// request message that contains more than one Host header field line or a
@@ -530,13 +542,60 @@ fn body_framing(request: &Request<'_>, limits: &Limits) -> Result<Framing, Parse
         }
     }
     match (has_te, length) {
+        // RFC 9112 §6.1: "A server or client that receives an HTTP/1.0
+        // message containing a Transfer-Encoding header field MUST treat the
+        // message as if the framing is faulty, even if a Content-Length is
+        // present". HTTP/1.0 has no transfer codings.
+        (true, _) if request.version == Version::Http10 => Err(ParseError::ConflictingFraming),
         (true, Some(_)) => Err(ParseError::ConflictingFraming),
-        // TODO(ch06): chunked bodies get 501 until chapter 6.
-        (true, None) => Err(ParseError::UnsupportedCoding),
+        (true, None) => transfer_coding(request),
         (false, Some(n)) if n > limits.max_body_bytes as u64 => Err(ParseError::BodyTooLarge),
         (false, Some(n)) => Ok(Framing::Length(n)),
         (false, None) => Ok(Framing::None),
     }
+}
+
+/// `Transfer-Encoding = #transfer-coding` (RFC 9112 §6.1), over all the
+/// Transfer-Encoding field lines in order. Coding names are case-insensitive
+/// (RFC 9112 §7: `Chunked` is `chunked`).
+///
+/// > If a Transfer-Encoding header field is present in a request and the
+/// > chunked transfer coding is not the final encoding, the message body
+/// > length cannot be determined reliably; the server MUST respond with the
+/// > 400 (Bad Request) status code and then close the connection.
+///
+/// Chunked last, after other codings (`gzip, chunked`), is well framed but
+/// asks us to undo a compression we do not implement: 501 (RFC 9112 §6.1).
+fn transfer_coding(request: &Request<'_>) -> Result<Framing, ParseError> {
+    let mut chunked_seen = 0;
+    let mut others = false;
+    let mut last_is_chunked = false;
+    let codings = request
+        .headers_named("transfer-encoding")
+        .flat_map(|value| value.split(|&b| b == b','))
+        .map(trim_ows)
+        .filter(|coding| !coding.is_empty()); // RFC 9110 §5.6.1: empty list elements don't count
+    for coding in codings {
+        last_is_chunked = coding.eq_ignore_ascii_case(b"chunked");
+        if last_is_chunked {
+            chunked_seen += 1;
+        } else if coding
+            .iter()
+            .all(|&b| is_tchar(b) || b" ;=\"\t".contains(&b))
+        {
+            others = true; // a coding (maybe with parameters) we do not implement
+        } else {
+            return Err(ParseError::BadTransferEncoding);
+        }
+    }
+    // "A sender MUST NOT apply the chunked transfer coding more than once".
+    if !last_is_chunked || chunked_seen > 1 {
+        return Err(ParseError::BadTransferEncoding);
+    }
+    if others {
+        return Err(ParseError::UnsupportedCoding);
+    }
+    Ok(Framing::Chunked)
 }
 
 /// `Content-Length = 1*DIGIT`, digit by digit with checked arithmetic.
@@ -649,7 +708,17 @@ mod tests {
         ("cl_conflict", b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n", Err(BadContentLength)),
         ("cl_list_conflict", b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5, 6\r\n\r\n", Err(BadContentLength)),
         ("cl_too_large", b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1048577\r\n\r\n", Err(BodyTooLarge)),
-        ("te_chunked", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n", Err(UnsupportedCoding)),
+        ("te_chunked", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n", Ok(56)),
+        ("te_chunked_any_case", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: ChUnKeD\r\n\r\n", Ok(56)),
+        ("te_empty_elements", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: , chunked,\r\n\r\n", Ok(59)),
+        ("te_gzip_then_chunked", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", Err(UnsupportedCoding)),
+        ("te_split_over_two_lines", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n", Err(UnsupportedCoding)),
+        ("te_chunked_not_last", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, identity\r\n\r\n", Err(BadTransferEncoding)),
+        ("te_gzip_only", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n", Err(BadTransferEncoding)),
+        ("te_chunked_twice", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, chunked\r\n\r\n", Err(BadTransferEncoding)),
+        ("te_empty", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: \r\n\r\n", Err(BadTransferEncoding)),
+        ("te_xchunked", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: xchunked\r\n\r\n", Err(BadTransferEncoding)),
+        ("te_on_http_1_0", b"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", Err(ConflictingFraming)),
         ("te_and_cl", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n", Err(ConflictingFraming)),
     ];
 
@@ -776,6 +845,8 @@ mod tests {
         );
         let r = parsed(b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 007\r\n\r\n");
         assert_eq!(r.framing, Framing::Length(7));
+        let r = parsed(b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n");
+        assert_eq!((r.framing, r.framing.body_len()), (Framing::Chunked, None));
         assert_eq!(r.body, b"");
     }
 

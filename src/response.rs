@@ -27,11 +27,38 @@ pub enum ConnectionHeader {
     Close,
 }
 
+/// A body produced piece by piece, while the response is being sent (ch06):
+/// each item is sent as soon as the iterator yields it. Its length is not
+/// known in advance, so it goes out chunked (HTTP/1.1) or until the
+/// connection closes (HTTP/1.0).
+pub struct BodyStream(Box<dyn Iterator<Item = Vec<u8>> + Send>);
+
+impl BodyStream {
+    /// Stream the pieces `pieces` yields (it may block between them).
+    pub fn new(pieces: impl Iterator<Item = Vec<u8>> + Send + 'static) -> BodyStream {
+        BodyStream(Box::new(pieces))
+    }
+}
+
+impl Iterator for BodyStream {
+    type Item = Vec<u8>;
+    fn next(&mut self) -> Option<Vec<u8>> {
+        self.0.next()
+    }
+}
+
+impl std::fmt::Debug for BodyStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BodyStream(..)")
+    }
+}
+
 /// An HTTP response: status, fields, body.
 ///
-/// `Date`, `Server`, `Content-Length` and `Connection` are not stored here:
-/// [`Response::encode`] writes them, so a handler cannot get framing wrong.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// `Date`, `Server`, `Content-Length`/`Transfer-Encoding` and `Connection`
+/// are not stored here: [`Response::encode`] writes them, so a handler
+/// cannot get framing wrong.
+#[derive(Debug)]
 pub struct Response {
     /// The status code.
     pub status: StatusCode,
@@ -43,6 +70,8 @@ pub struct Response {
     /// The body. `Cow`, so a static body such as `"Hello, world!"` costs no
     /// allocation per request.
     pub body: Cow<'static, [u8]>,
+    /// A streamed body (ch06), sent instead of `body` when present.
+    pub stream: Option<BodyStream>,
 }
 
 /// `text/plain; charset=utf-8`.
@@ -58,6 +87,7 @@ impl Response {
             content_type: None,
             headers: Vec::new(),
             body: Cow::Borrowed(b""),
+            stream: None,
         }
     }
 
@@ -91,6 +121,19 @@ impl Response {
         Response {
             content_type: Some(content_type.into()),
             body: body.into(),
+            ..Response::new(status)
+        }
+    }
+
+    /// A response whose body is produced piece by piece (ch06).
+    pub fn stream(
+        status: StatusCode,
+        content_type: impl Into<Cow<'static, str>>,
+        pieces: impl Iterator<Item = Vec<u8>> + Send + 'static,
+    ) -> Response {
+        Response {
+            content_type: Some(content_type.into()),
+            stream: Some(BodyStream::new(pieces)),
             ..Response::new(status)
         }
     }
@@ -147,12 +190,18 @@ impl Response {
     /// `head_only` leaves out the body but keeps its `Content-Length`, as a
     /// response to HEAD must (RFC 9110 §9.3.2). 1xx, 204 and 304 responses
     /// get neither body nor `Content-Length` (RFC 9110 §8.6, RFC 9112 §6.3).
+    ///
+    /// A streamed body (ch06) is not written here, only announced: with
+    /// `Transfer-Encoding: chunked` when `chunked_ok` (an HTTP/1.1 client),
+    /// and with no length at all otherwise: then the end of the body is the
+    /// end of the connection, so `connection` must be `Close`.
     pub fn encode(
         &self,
         out: &mut Vec<u8>,
         date: &[u8; IMF_FIXDATE_LEN],
         connection: ConnectionHeader,
         head_only: bool,
+        chunked_ok: bool,
     ) {
         out.extend_from_slice(b"HTTP/1.1 ");
         out.extend_from_slice(&self.status.digits());
@@ -165,7 +214,11 @@ impl Response {
             field(out, "Content-Type", ct.as_bytes());
         }
         let bodiless = self.status.is_bodiless();
-        if !bodiless {
+        if self.stream.is_some() {
+            if !bodiless && chunked_ok {
+                field(out, "Transfer-Encoding", b"chunked");
+            }
+        } else if !bodiless {
             let mut digits = [0u8; 20];
             field(
                 out,
@@ -182,7 +235,7 @@ impl Response {
             ConnectionHeader::Close => field(out, "Connection", b"close"),
         }
         out.extend_from_slice(b"\r\n");
-        if !bodiless && !head_only {
+        if !bodiless && !head_only && self.stream.is_none() {
             out.extend_from_slice(&self.body);
         }
     }
@@ -217,7 +270,7 @@ mod tests {
 
     fn encoded(r: &Response, c: ConnectionHeader, head_only: bool) -> String {
         let mut out = Vec::new();
-        r.encode(&mut out, DATE, c, head_only);
+        r.encode(&mut out, DATE, c, head_only, true);
         String::from_utf8(out).expect("test responses are UTF-8")
     }
 
@@ -247,6 +300,23 @@ mod tests {
         let s = encoded(&r, ConnectionHeader::KeepAlive, false);
         assert!(!s.contains("Content-Length"), "{s}");
         assert!(s.ends_with("Connection: keep-alive\r\n\r\n"), "{s}");
+    }
+
+    #[test]
+    fn streamed_body_is_announced_not_written() {
+        let r = Response::stream(StatusCode::OK, "text/plain", std::iter::empty());
+        let s = encoded(&r, ConnectionHeader::Omit, false);
+        assert!(
+            s.ends_with("Content-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n"),
+            "{s}"
+        );
+        let mut out = Vec::new();
+        r.encode(&mut out, DATE, ConnectionHeader::Close, false, false);
+        let s = String::from_utf8(out).expect("ASCII");
+        assert!(
+            s.ends_with("Content-Type: text/plain\r\nConnection: close\r\n\r\n"),
+            "{s}"
+        );
     }
 
     #[test]

@@ -185,19 +185,38 @@ impl Router {
 
     // ANCHOR: dispatch
     fn dispatch(&self, request: &Request<'_>) -> Response {
+        match self.resolve(request) {
+            Ok((route, params)) => match (route.handler)(request, &params) {
+                Ok(response) => response,
+                Err(e) => {
+                    error!("{} {}: handler failed: {e}", request.method, request.path());
+                    Response::error(StatusCode::INTERNAL_SERVER_ERROR)
+                }
+            },
+            Err(response) => response,
+        }
+    }
+
+    /// The route for this request and what it captured, or the response the
+    /// request gets without any handler running (400, 404, 405, 501, or 204
+    /// for OPTIONS).
+    fn resolve<'a>(
+        &'a self,
+        request: &'a Request<'_>,
+    ) -> Result<(&'a Route, Params<'a>), Response> {
         let known = KNOWN_METHODS.contains(&request.method)
             || self.routes.iter().any(|r| r.method == request.method);
         if !known || request.form == TargetForm::Authority {
-            return Response::error(StatusCode::NOT_IMPLEMENTED);
+            return Err(Response::error(StatusCode::NOT_IMPLEMENTED));
         }
         if request.form == TargetForm::Asterisk {
             // Only OPTIONS may use `*` (the parser checked): "the server as a whole".
             let allow = self.allow(None).unwrap_or_default();
-            return Response::new(StatusCode::NO_CONTENT).with_header("Allow", allow);
+            return Err(Response::new(StatusCode::NO_CONTENT).with_header("Allow", allow));
         }
         let (Ok(segments), Ok(query)) = (split_path(request.path()), parse_query(request.query()))
         else {
-            return Response::error(StatusCode::BAD_REQUEST);
+            return Err(Response::error(StatusCode::BAD_REQUEST));
         };
 
         // The most specific route whose pattern matches and whose method fits.
@@ -230,18 +249,9 @@ impl Router {
         }
 
         match best {
-            Some((route, path)) => {
-                let params = Params { path, query };
-                match (route.handler)(request, &params) {
-                    Ok(response) => response,
-                    Err(e) => {
-                        error!("{} {}: handler failed: {e}", request.method, request.path());
-                        Response::error(StatusCode::INTERNAL_SERVER_ERROR)
-                    }
-                }
-            }
+            Some((route, path)) => Ok((route, Params { path, query })),
             // RFC 9110 §15.5.6: a 405 "MUST generate an Allow header field".
-            None => match self.allow(Some(&segments)) {
+            None => Err(match self.allow(Some(&segments)) {
                 Some(allow) if request.method == "OPTIONS" => {
                     Response::new(StatusCode::NO_CONTENT).with_header("Allow", allow)
                 }
@@ -249,7 +259,7 @@ impl Router {
                     Response::error(StatusCode::METHOD_NOT_ALLOWED).with_header("Allow", allow)
                 }
                 None => Response::error(StatusCode::NOT_FOUND),
-            },
+            }),
         }
     }
     // ANCHOR_END: dispatch
@@ -258,6 +268,12 @@ impl Router {
 impl Handler for Router {
     fn handle(&self, request: &Request<'_>) -> Response {
         self.dispatch(request)
+    }
+
+    /// No route, wrong method, bad encoding: the answer does not depend on
+    /// the body, so `Expect: 100-continue` gets it before the body is sent.
+    fn preflight(&self, request: &Request<'_>) -> Option<Response> {
+        self.resolve(request).err()
     }
 }
 

@@ -21,7 +21,10 @@ fn echoes_binary_bytes() {
     let srv = spawn_step("step01");
     let all: Vec<u8> = (0..=255).collect();
     let mut x = Exchange::new(&srv);
-    x.send(&all).recv_exact(256).shutdown_write().recv_until_close();
+    x.send(&all)
+        .recv_exact(256)
+        .shutdown_write()
+        .recv_until_close();
     snap!("all_byte_values", x.transcript());
 }
 
@@ -67,7 +70,10 @@ fn silent_client_is_dropped_after_the_idle_timeout() {
     let start = Instant::now();
     let mut x = Exchange::new(&srv);
     x.recv_until_close();
-    assert!(start.elapsed() >= Duration::from_millis(150), "closed before the idle timeout");
+    assert!(
+        start.elapsed() >= Duration::from_millis(150),
+        "closed before the idle timeout"
+    );
     // And the server still serves.
     Exchange::new(&srv).send(b"ok").recv_exact(2);
 }

@@ -11,7 +11,10 @@ use common::{Exchange, Server, spawn_step, spawn_step_with};
 fn exchange(srv: &Server, request: &[u8]) -> String {
     let t = srv.exchange(request);
     let after = srv.exchange(b"GET /after HTTP/1.1\r\nHost: x\r\n\r\n");
-    assert!(after.contains("HTTP/1.1 200 OK"), "server stopped serving:\n{after}");
+    assert!(
+        after.contains("HTTP/1.1 200 OK"),
+        "server stopped serving:\n{after}"
+    );
     t
 }
 
@@ -107,7 +110,10 @@ fn stalled_head_gets_408() {
     let start = Instant::now();
     let mut x = Exchange::new(&srv);
     x.send(b"GET / HTTP/1.1\r\nHost: x\r\n").recv_until_close();
-    assert!(start.elapsed() >= Duration::from_millis(250), "408 came before the deadline");
+    assert!(
+        start.elapsed() >= Duration::from_millis(250),
+        "408 came before the deadline"
+    );
     snap!("stalled_head", x.transcript());
 }
 
@@ -124,14 +130,18 @@ fn tls_handshake_on_the_plain_port_is_rejected_at_once() {
     let srv = spawn_step("step02");
     // The first bytes of a TLS ClientHello; the rest never needs to arrive.
     let mut x = Exchange::new(&srv);
-    x.send(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03").recv_until_close();
+    x.send(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03")
+        .recv_until_close();
     snap!("tls_client_hello", x.transcript());
 }
 
 #[test]
 fn only_one_request_per_connection() {
     let srv = spawn_step("step02");
-    let t = exchange(&srv, b"GET /1 HTTP/1.1\r\nHost: x\r\n\r\nGET /2 HTTP/1.1\r\nHost: x\r\n\r\n");
+    let t = exchange(
+        &srv,
+        b"GET /1 HTTP/1.1\r\nHost: x\r\n\r\nGET /2 HTTP/1.1\r\nHost: x\r\n\r\n",
+    );
     assert_eq!(t.matches("HTTP/1.1 200 OK").count(), 1, "{t}");
     assert!(t.contains("Connection: close"), "{t}");
 }

@@ -48,6 +48,7 @@ pub fn exe(step: &str) -> &'static str {
         "step03" => env!("CARGO_BIN_EXE_step03"),
         "step04" => env!("CARGO_BIN_EXE_step04"),
         "step05" => env!("CARGO_BIN_EXE_step05"),
+        "step06" => env!("CARGO_BIN_EXE_step06"),
         other => panic!("unknown step binary {other}"),
     }
 }
@@ -73,7 +74,9 @@ pub fn spawn_step_with(step: &str, env: &[(&str, &str)]) -> Server {
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start {step}: {e}"));
+    let mut child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {step}: {e}"));
     let stdout = child.stdout.take().expect("stdout is piped");
     let stderr = child.stderr.take().expect("stderr is piped");
     let log = Arc::new(Mutex::new(String::new()));
@@ -116,7 +119,8 @@ impl Server {
     pub fn connect(&self) -> TcpStream {
         let s = TcpStream::connect(self.addr).expect("connect to the server under test");
         s.set_read_timeout(Some(WAIT)).expect("set a read timeout");
-        s.set_write_timeout(Some(WAIT)).expect("set a write timeout");
+        s.set_write_timeout(Some(WAIT))
+            .expect("set a write timeout");
         s
     }
 
@@ -137,7 +141,11 @@ impl Server {
     pub fn wait_for_log(&self, needle: &str) {
         let deadline = Instant::now() + WAIT;
         while !self.log().contains(needle) {
-            assert!(Instant::now() < deadline, "log never showed {needle:?}:\n{}", self.log());
+            assert!(
+                Instant::now() < deadline,
+                "log never showed {needle:?}:\n{}",
+                self.log()
+            );
             thread::sleep(Duration::from_millis(5));
         }
     }
@@ -159,7 +167,11 @@ impl Server {
             if let Some(status) = self.child.try_wait().expect("try_wait") {
                 return (status.code(), start.elapsed());
             }
-            assert!(start.elapsed() < within, "server still running after {within:?}:\n{}", self.log());
+            assert!(
+                start.elapsed() < within,
+                "server still running after {within:?}:\n{}",
+                self.log()
+            );
             thread::sleep(Duration::from_millis(5));
         }
     }
@@ -188,13 +200,18 @@ pub struct Exchange {
 impl Exchange {
     /// Connect to `server`.
     pub fn new(server: &Server) -> Exchange {
-        Exchange { stream: server.connect(), pending: Vec::new(), transcript: String::new() }
+        Exchange {
+            stream: server.connect(),
+            pending: Vec::new(),
+            transcript: String::new(),
+        }
     }
 
     /// Write `bytes` in one write.
     pub fn send(&mut self, bytes: &[u8]) -> &mut Exchange {
         self.stream.write_all(bytes).expect("write to the server");
-        self.transcript.push_str(&format!("--> client sends ({} bytes)\n", bytes.len()));
+        self.transcript
+            .push_str(&format!("--> client sends ({} bytes)\n", bytes.len()));
         self.transcript.push_str(&wire(bytes));
         self
     }
@@ -203,11 +220,16 @@ impl Exchange {
     pub fn recv_exact(&mut self, n: usize) -> &mut Exchange {
         let deadline = Instant::now() + WAIT;
         while self.pending.len() < n {
-            assert!(Instant::now() < deadline, "only {} of {n} bytes arrived", self.pending.len());
+            assert!(
+                Instant::now() < deadline,
+                "only {} of {n} bytes arrived",
+                self.pending.len()
+            );
             self.read_more_or_panic();
         }
         let got: Vec<u8> = self.pending.drain(..n).collect();
-        self.transcript.push_str(&format!("<-- server sends ({n} bytes)\n"));
+        self.transcript
+            .push_str(&format!("<-- server sends ({n} bytes)\n"));
         self.transcript.push_str(&wire(&got));
         self
     }
@@ -229,11 +251,16 @@ impl Exchange {
             if let Some(len) = response_len(&self.pending, head) {
                 break len;
             }
-            assert!(Instant::now() < deadline, "no complete response; got so far:\n{}", wire(&self.pending));
+            assert!(
+                Instant::now() < deadline,
+                "no complete response; got so far:\n{}",
+                wire(&self.pending)
+            );
             self.read_more_or_panic();
         };
         let response: Vec<u8> = self.pending.drain(..len).collect();
-        self.transcript.push_str(&format!("<-- server sends ({} bytes)\n", response.len()));
+        self.transcript
+            .push_str(&format!("<-- server sends ({} bytes)\n", response.len()));
         self.transcript.push_str(&redact_date(&wire(&response)));
         self
     }
@@ -248,21 +275,30 @@ impl Exchange {
                 Ok(n) => self.pending.extend_from_slice(&buf[..n]),
                 Err(e) if e.kind() == ErrorKind::ConnectionReset => break,
                 Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
-                    panic!("server did not close the connection; got:\n{}", wire(&self.pending))
+                    panic!(
+                        "server did not close the connection; got:\n{}",
+                        wire(&self.pending)
+                    )
                 }
                 Err(e) => panic!("read failed: {e}"),
             }
         }
         let rest = std::mem::take(&mut self.pending);
-        self.transcript.push_str(&format!("<-- server sends ({} bytes), then closes\n", rest.len()));
+        self.transcript.push_str(&format!(
+            "<-- server sends ({} bytes), then closes\n",
+            rest.len()
+        ));
         self.transcript.push_str(&redact_date(&wire(&rest)));
         self
     }
 
     /// Half-close: tell the server we will send nothing more.
     pub fn shutdown_write(&mut self) -> &mut Exchange {
-        self.stream.shutdown(Shutdown::Write).expect("shutdown(Write)");
-        self.transcript.push_str("--> client closes its sending side\n");
+        self.stream
+            .shutdown(Shutdown::Write)
+            .expect("shutdown(Write)");
+        self.transcript
+            .push_str("--> client closes its sending side\n");
         self
     }
 
@@ -280,7 +316,10 @@ impl Exchange {
     fn read_more_or_panic(&mut self) {
         let mut buf = [0u8; 16 * 1024];
         match self.stream.read(&mut buf) {
-            Ok(0) => panic!("server closed before a full response; got:\n{}", wire(&self.pending)),
+            Ok(0) => panic!(
+                "server closed before a full response; got:\n{}",
+                wire(&self.pending)
+            ),
             Ok(n) => self.pending.extend_from_slice(&buf[..n]),
             Err(e) => panic!("read failed ({e}); got so far:\n{}", wire(&self.pending)),
         }
