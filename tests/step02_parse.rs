@@ -4,32 +4,10 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{Exchange, Server, spawn_step, spawn_step_with};
+use common::{Exchange, spawn_step, spawn_step_with};
 
-/// One request on a fresh connection; the transcript, and a check that the
-/// server still answers a normal request afterwards.
-fn exchange(srv: &Server, request: &[u8]) -> String {
-    let t = srv.exchange(request);
-    let after = srv.exchange(b"GET /after HTTP/1.1\r\nHost: x\r\n\r\n");
-    assert!(
-        after.contains("HTTP/1.1 200 OK"),
-        "server stopped serving:\n{after}"
-    );
-    t
-}
-
-macro_rules! cases {
-    ($($name:ident: $bytes:expr;)*) => {$(
-        #[test]
-        fn $name() {
-            let srv = spawn_step("step02");
-            let transcript = exchange(&srv, $bytes);
-            snap!(stringify!($name), transcript);
-        }
-    )*};
-}
-
-cases! {
+snapshot_cases! {
+    "step02";
     // Good requests: the report shows what the parser saw.
     get_with_query: b"GET /a?b=c HTTP/1.1\r\nHost: 127.0.0.1:7878\r\nUser-Agent: curl/8.5.0\r\nAccept: */*\r\n\r\n";
     post_with_body: b"POST /submit HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: 11\r\n\r\nhello world";
@@ -61,7 +39,7 @@ fn request_line_too_long() {
     let mut req = b"GET /".to_vec();
     req.resize(rawhttp::limits::MAX_REQUEST_LINE + 1, b'a');
     req.extend_from_slice(b" HTTP/1.1\r\nHost: x\r\n\r\n");
-    snap!("request_line_too_long", exchange(&srv, &req));
+    snap!("request_line_too_long", srv.exchange(&req));
 }
 
 #[test]
@@ -72,7 +50,7 @@ fn too_many_header_fields() {
         req.extend_from_slice(format!("X-{i}: {i}\r\n").as_bytes());
     }
     req.extend_from_slice(b"\r\n");
-    snap!("too_many_header_fields", exchange(&srv, &req));
+    snap!("too_many_header_fields", srv.exchange(&req));
 }
 
 #[test]
@@ -81,7 +59,7 @@ fn head_too_large() {
     let mut req = b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: ".to_vec();
     req.resize(rawhttp::limits::MAX_HEAD_BYTES, b'b');
     req.extend_from_slice(b"\r\n\r\n");
-    snap!("head_too_large", exchange(&srv, &req));
+    snap!("head_too_large", srv.exchange(&req));
 }
 
 #[test]
@@ -138,10 +116,7 @@ fn tls_handshake_on_the_plain_port_is_rejected_at_once() {
 #[test]
 fn only_one_request_per_connection() {
     let srv = spawn_step("step02");
-    let t = exchange(
-        &srv,
-        b"GET /1 HTTP/1.1\r\nHost: x\r\n\r\nGET /2 HTTP/1.1\r\nHost: x\r\n\r\n",
-    );
+    let t = srv.exchange(b"GET /1 HTTP/1.1\r\nHost: x\r\n\r\nGET /2 HTTP/1.1\r\nHost: x\r\n\r\n");
     assert_eq!(t.matches("HTTP/1.1 200 OK").count(), 1, "{t}");
     assert!(t.contains("Connection: close"), "{t}");
 }

@@ -6,32 +6,10 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{Exchange, Server, spawn_step};
+use common::{Exchange, spawn_step};
 
-/// One request on a fresh connection; the transcript, and a check that the
-/// server still answers a normal request afterwards.
-fn exchange(srv: &Server, request: &[u8]) -> String {
-    let t = srv.exchange(request);
-    let after = srv.exchange(b"GET /plaintext HTTP/1.1\r\nHost: x\r\n\r\n");
-    assert!(
-        after.contains("HTTP/1.1 200 OK"),
-        "server stopped serving:\n{after}"
-    );
-    t
-}
-
-macro_rules! cases {
-    ($($name:ident: $bytes:expr;)*) => {$(
-        #[test]
-        fn $name() {
-            let srv = spawn_step("step03");
-            let transcript = exchange(&srv, $bytes);
-            snap!(stringify!($name), transcript);
-        }
-    )*};
-}
-
-cases! {
+snapshot_cases! {
+    "step03";
     // The demo application's routes.
     index_page: b"GET / HTTP/1.1\r\nHost: 127.0.0.1:7878\r\n\r\n";
     hello_name: b"GET /hello/ada HTTP/1.1\r\nHost: x\r\n\r\n";

@@ -4,28 +4,10 @@ mod common;
 use std::io::Read;
 use std::time::Duration;
 
-use common::{Exchange, Server, response_len, spawn_step, spawn_step_with};
+use common::{Exchange, response_len, spawn_step, spawn_step_with};
 
-/// One exchange on a new connection, read until the server closes.
-fn exchange(srv: &Server, request: &[u8]) -> String {
-    srv.exchange(request)
-}
-
-macro_rules! cases {
-    ($($name:ident: $bytes:expr;)*) => {$(
-        #[test]
-        fn $name() {
-            let srv = spawn_step("step06");
-            let transcript = exchange(&srv, $bytes);
-            snap!(stringify!($name), transcript);
-            // Whatever happened, the server still answers.
-            let after = srv.exchange(b"GET /plaintext HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-            assert!(after.contains("200 OK"), "{after}");
-        }
-    )*};
-}
-
-cases! {
+snapshot_cases! {
+    "step06";
     // Accepted
     chunked_echo: b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n6\r\nhello \r\n5\r\nworld\r\n0\r\n\r\n";
     chunked_with_extensions_and_trailers: b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n5;name=value\r\nhello\r\n0\r\nX-Checksum: 1234\r\n\r\n";
@@ -52,8 +34,7 @@ cases! {
 #[test]
 fn chunked_body_over_the_limit_gets_413() {
     let srv = spawn_step_with("step06", &[("RAWHTTP_MAX_BODY_BYTES", "8")]);
-    let t = exchange(
-        &srv,
+    let t = srv.exchange(
         b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n4\r\n",
     );
     snap!("chunked_body_over_the_limit", t);
@@ -98,9 +79,7 @@ fn expect_continue_refused_without_reading_the_body() {
 #[test]
 fn expect_continue_with_a_too_large_body_gets_413_at_once() {
     let srv = spawn_step("step06");
-    let t = exchange(
-        &srv,
-        b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1048577\r\nExpect: 100-continue\r\n\r\n",
+    let t = srv.exchange(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1048577\r\nExpect: 100-continue\r\n\r\n",
     );
     assert!(t.contains("413 Content Too Large"), "{t}");
     assert!(!t.contains("100 Continue"), "{t}");
@@ -110,10 +89,8 @@ fn expect_continue_with_a_too_large_body_gets_413_at_once() {
 fn http_1_0_expectation_is_ignored() {
     // RFC 9110 §10.1.1: a 100-continue expectation in an HTTP/1.0 request MUST be ignored.
     let srv = spawn_step("step06");
-    let t = exchange(
-        &srv,
-        b"POST /echo HTTP/1.0\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\nhi",
-    );
+    let t =
+        srv.exchange(b"POST /echo HTTP/1.0\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\nhi");
     assert!(!t.contains("100 Continue"), "{t}");
     assert!(t.contains("HTTP/1.1 200 OK"), "{t}");
 }
@@ -194,9 +171,7 @@ fn streamed_pieces_arrive_one_by_one() {
 #[test]
 fn step05_still_refuses_chunked_with_501() {
     let srv = spawn_step("step05");
-    let t = exchange(
-        &srv,
-        b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
-    );
+    let t = srv
+        .exchange(b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
     assert!(t.contains("501 Not Implemented"), "{t}");
 }

@@ -132,6 +132,17 @@ impl Server {
         x.transcript()
     }
 
+    /// Fail the test unless the server still answers a normal request
+    /// (after something that might have upset it).
+    pub fn assert_still_serving(&self) {
+        let after =
+            self.exchange(b"GET /plaintext HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        assert!(
+            after.contains("HTTP/1.1 200 OK"),
+            "server stopped serving:\n{after}"
+        );
+    }
+
     /// What the server has logged so far.
     pub fn log(&self) -> String {
         self.log.lock().unwrap_or_else(|e| e.into_inner()).clone()
@@ -409,6 +420,22 @@ pub fn note_for_replay(note: &str) {
 /// differently, so `compare --upto` replays them only against this step.
 pub fn step_specific() {
     note_for_replay("step-specific");
+}
+
+/// One snapshot test per case: start `$step`, send the bytes on a fresh
+/// connection, read until the server closes, snapshot the transcript as
+/// `<test file>__<case>`, then check the server still serves.
+#[macro_export]
+macro_rules! snapshot_cases {
+    ($step:literal; $($name:ident: $bytes:expr;)*) => {$(
+        #[test]
+        fn $name() {
+            let srv = $crate::common::spawn_step($step);
+            let transcript = srv.exchange($bytes);
+            snap!(stringify!($name), transcript);
+            srv.assert_still_serving();
+        }
+    )*};
 }
 
 /// Assert a transcript against `snapshots/<test file>__<name>.snap`.
