@@ -356,6 +356,7 @@ impl<'c> Connection<'c> {
                 return End::Io(e.kind());
             }
 
+            // ANCHOR: idle_wait
             // 3. Wait for more bytes, as long as the current phase allows.
             let timeout = match wait {
                 Wait::Idle => {
@@ -395,6 +396,7 @@ impl<'c> Connection<'c> {
                 Err(_) if wait == Wait::Idle && self.conn.draining() => return End::Shutdown,
                 Err(e) => return End::Io(e.kind()),
             }
+            // ANCHOR_END: idle_wait
         }
     }
     // ANCHOR_END: run
