@@ -9,8 +9,9 @@ fn main() -> anyhow::Result<()> {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
     let limits = Limits::from_env()?;
     let listener = server::bind_from_env("127.0.0.1:7878")?;
-    println!("listening on http://{}", listener.local_addr()?);
+    // Signals first: once "listening" is printed, a SIGTERM must drain.
     let shutdown = Shutdown::on_signals().context("installing signal handlers")?;
+    println!("listening on http://{}", listener.local_addr()?);
     let service = conn::keep_alive(demo::router());
     let drained = server::run_until(listener, limits, service, &shutdown)?;
     anyhow::ensure!(
