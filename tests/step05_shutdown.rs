@@ -393,3 +393,18 @@ fn sigint_drains_like_sigterm() {
     assert_eq!(code, Some(0), "{log}");
     srv.wait_for_log("signal 2: shutting down");
 }
+
+/// The address line is the contract "ready": a SIGTERM sent the moment it
+/// appears must drain (exit 0), not kill the process with the default
+/// action. Regression: step05 once printed the line before installing its
+/// signal handlers. The window was microseconds, so this test could only
+/// catch it by luck; it pins the contract down for every step that drains.
+#[test]
+fn sigterm_right_after_the_address_line_drains() {
+    for step in ["step05", "step06"] {
+        let mut srv = spawn_step(step);
+        srv.signal("TERM");
+        let (code, _) = srv.wait_exit(WAIT);
+        assert_eq!(code, Some(0), "{step} was killed instead of draining");
+    }
+}
