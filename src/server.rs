@@ -1,5 +1,5 @@
-//! The accept loop: a thread per connection, capped (ch01; ch05 adds
-//! [`run_until`] and draining).
+//! The accept loop: a thread per connection, capped (ch01; ch04 reuses
+//! the threads; ch05 adds [`run_until`] and draining).
 //!
 //! Only this module and `conn.rs` touch sockets. What happens on a
 //! connection is a [`Service`]'s business: step01 echoes, later steps speak
@@ -7,7 +7,9 @@
 
 use std::io;
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::mpsc::{self, RecvTimeoutError, SendError, SyncSender};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread;
 use std::time::Duration;
 
@@ -113,6 +115,7 @@ pub fn run_until<S: Service>(
     shutdown.attach(listener.local_addr()?);
     let service = Arc::new(service);
     let limits = Arc::new(limits);
+    let threads = Arc::new(Threads::default());
     let mut failures = 0u32;
     // ANCHOR: accept_loop
     while !shutdown.is_draining() {
@@ -144,14 +147,12 @@ pub fn run_until<S: Service>(
             shutdown: shutdown.clone(),
         };
         let service = Arc::clone(&service);
-        let spawned = thread::Builder::new()
-            .name(format!("conn-{id}"))
-            .spawn(move || {
-                debug!("conn {id} from {peer} opened");
-                service.serve(stream, &conn);
-                debug!("conn {id} closed");
-            });
-        if let Err(e) = spawned {
+        let started = threads.run(Box::new(move || {
+            debug!("conn {id} from {peer} opened");
+            service.serve(stream, &conn);
+            debug!("conn {id} closed");
+        }));
+        if let Err(e) = started {
             // The closure was dropped, and with it the stream (the client sees
             // a close) and the `Conn` (which leaves the table).
             error!("cannot start a thread for {peer}: {e}");
@@ -159,6 +160,7 @@ pub fn run_until<S: Service>(
     }
     // ANCHOR_END: accept_loop
     drop(listener); // from here on, connecting gets "connection refused"
+    threads.stop();
     let open = shutdown.open_connections();
     if open > 0 {
         info!(
@@ -175,6 +177,111 @@ pub fn run_until<S: Service>(
     Ok(drained)
 }
 // ANCHOR_END: run_until
+
+/// How long a thread that has finished its connection waits for the next
+/// one before it exits (see [`Threads`]).
+const PARKED_THREAD_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A connection's work, handed to a thread.
+type Job = Box<dyn FnOnce() + Send>;
+
+/// Parked threads: each one's number and the way to hand it a job.
+type Parked = Vec<(u64, SyncSender<Job>)>;
+
+// ANCHOR: threads
+/// The threads that serve connections, reused (ch04).
+///
+/// Starting a thread costs a dozen system calls (a stack to map, a guard
+/// page, a signal stack, ...), and with `Connection: close` a client opens a
+/// connection per request, so that cost is paid per request. Instead, a
+/// thread whose connection has ended parks here for a while, and the accept
+/// loop hands it the next connection. It is still one thread per connection:
+/// a parked thread has none, a busy one has exactly one, and busy threads
+/// are capped by `max_connections`, so parked ones are too.
+struct Threads {
+    /// One sender per parked thread, which waits on the receiving end. `None`
+    /// once the server has stopped: dropping the senders wakes every parked
+    /// thread, and it exits.
+    parked: Mutex<Option<Parked>>,
+    /// Source of thread numbers (names, and finding oneself in `parked`).
+    spawned: AtomicU64,
+}
+
+impl Default for Threads {
+    fn default() -> Self {
+        Threads {
+            parked: Mutex::new(Some(Vec::new())),
+            spawned: AtomicU64::new(0),
+        }
+    }
+}
+
+impl Threads {
+    /// Run `job` on a parked thread, or on a new one if none is parked.
+    fn run(self: &Arc<Self>, mut job: Job) -> io::Result<()> {
+        // The most recently parked thread first: its stack is still in cache.
+        loop {
+            // Its own statement, so the lock is released before the send.
+            let next = lock(&self.parked).as_mut().and_then(Vec::pop);
+            let Some((_, parked)) = next else { break };
+            match parked.send(job) {
+                Ok(()) => return Ok(()),
+                Err(SendError(unsent)) => job = unsent, // that thread is gone; try the next
+            }
+        }
+        let n = self.spawned.fetch_add(1, Relaxed);
+        let threads = Arc::clone(self);
+        thread::Builder::new()
+            .name(format!("worker-{n}"))
+            .spawn(move || {
+                let mut job = job;
+                loop {
+                    job();
+                    match threads.park(n) {
+                        Some(next) => job = next,
+                        None => return,
+                    }
+                }
+            })
+            .map(drop)
+    }
+
+    /// Wait for the next job, up to [`PARKED_THREAD_TIMEOUT`]. `None`: exit.
+    fn park(&self, n: u64) -> Option<Job> {
+        // Capacity 1, so `run` never blocks handing over a job.
+        let (sender, jobs) = mpsc::sync_channel(1);
+        lock(&self.parked).as_mut()?.push((n, sender));
+        match jobs.recv_timeout(PARKED_THREAD_TIMEOUT) {
+            Ok(job) => Some(job),
+            Err(RecvTimeoutError::Disconnected) => None, // `stop`
+            Err(RecvTimeoutError::Timeout) => {
+                let mut parked = lock(&self.parked);
+                if let Some(list) = parked.as_mut() {
+                    if let Some(i) = list.iter().position(|(p, _)| *p == n) {
+                        list.swap_remove(i);
+                        return None;
+                    }
+                }
+                drop(parked);
+                // Not in the list any more: `run` took us off it a moment
+                // ago, and its job is on the way (or `stop` dropped us).
+                jobs.recv().ok()
+            }
+        }
+    }
+
+    /// Wake every parked thread so it exits, and park no more.
+    fn stop(&self) {
+        *lock(&self.parked) = None;
+    }
+}
+// ANCHOR_END: threads
+
+/// A poisoned lock only means another thread panicked while holding it;
+/// the list inside is still a valid list.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
 
 /// Accept can fail for reasons that pass (a client that reset before we
 /// accepted it) and ones that last a while (out of file descriptors). Log,
