@@ -173,6 +173,7 @@ pub enum End {
     Io(ErrorKind),
 }
 
+// ANCHOR: wait
 /// What the loop is waiting for when it reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Wait {
@@ -184,6 +185,7 @@ enum Wait {
     /// `start` (`None`: chunked, we will know when it has ended).
     Body(Option<usize>),
 }
+// ANCHOR_END: wait
 
 /// Initial (and usual) size of the read buffer. Grows for large bodies,
 /// shrinks back when the connection is idle again.
