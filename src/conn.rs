@@ -246,6 +246,20 @@ impl<'c> Connection<'c> {
                 let (mut request, head_len) = match parse_head(pending, limits) {
                     Ok(Status::Complete(parsed)) => parsed,
                     Ok(Status::Partial) => {
+                        // Empty lines before a request are ignored (RFC 9112
+                        // §2.2; some clients send a CRLF after a body), not
+                        // the start of a head: drop them, or they would start
+                        // the head deadline on an idle connection (an unasked
+                        // 408) and keep it busy during a shutdown (issue 8).
+                        let blank = pending
+                            .chunks_exact(2)
+                            .take_while(|pair| *pair == b"\r\n")
+                            .count();
+                        if blank * 2 == pending.len() {
+                            self.start = self.end;
+                            wait = Wait::Idle;
+                            break;
+                        }
                         if !matches!(wait, Wait::Head(_)) {
                             wait = Wait::Head(Instant::now());
                         }

@@ -349,3 +349,28 @@ fn a_pipeline_flood_is_cut_at_max_requests_per_connection() {
     writer.join().expect("writer");
     still_serves(&srv);
 }
+
+/// Regression (issue 8): a CRLF after a body, which RFC 9112 §2.2 says to
+/// ignore, used to start the head deadline, so an idle keep-alive
+/// connection got an unasked-for 408 after `head_timeout`. Now it is just
+/// idle: the next request, sent after more than the head timeout, is
+/// answered, and when nothing comes the connection closes quietly.
+#[test]
+fn crlf_after_a_body_does_not_start_the_head_deadline() {
+    let srv = spawn(
+        "step06",
+        &[
+            ("RAWHTTP_HEAD_TIMEOUT_MS", "200"),
+            ("RAWHTTP_IDLE_TIMEOUT_MS", "3000"),
+        ],
+    );
+    let mut x = Exchange::new(&srv);
+    x.send(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi\r\n")
+        .recv();
+    thread::sleep(Duration::from_millis(400)); // twice the head timeout
+    x.send(b"GET /hello/again HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .recv_until_close();
+    let t = x.transcript();
+    assert!(!t.contains("408"), "{t}");
+    assert!(t.contains("Hello, again!"), "{t}");
+}
