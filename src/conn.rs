@@ -191,6 +191,11 @@ enum Wait {
 /// shrinks back when the connection is idle again.
 const READ_BUF: usize = 8 * 1024;
 
+/// Empty lines ignored before each request (RFC 9112 §2.2: "at least one").
+/// More than that is not a client being robust but one dripping CRLFs to
+/// stay idle forever: they count as the start of a head, under its deadline.
+const MAX_BLANK_LINES: usize = 2;
+
 struct Connection<'c> {
     stream: TcpStream,
     conn: &'c Conn,
@@ -238,6 +243,7 @@ impl<'c> Connection<'c> {
     fn run<H: Handler>(&mut self, http: &Http<H>) -> End {
         let limits = self.conn.limits();
         let mut wait = Wait::Idle;
+        let mut blank_lines = 0;
         loop {
             // 1. Answer every complete request already buffered (pipelining),
             //    in order, into `out`.
@@ -246,20 +252,23 @@ impl<'c> Connection<'c> {
                 let (mut request, head_len) = match parse_head(pending, limits) {
                     Ok(Status::Complete(parsed)) => parsed,
                     Ok(Status::Partial) => {
+                        // ANCHOR: blank_lines
                         // Empty lines before a request are ignored (RFC 9112
                         // §2.2; some clients send a CRLF after a body), not
-                        // the start of a head: drop them, or they would start
+                        // the start of a head: drop a few, or they would start
                         // the head deadline on an idle connection (an unasked
                         // 408) and keep it busy during a shutdown (issue 8).
                         let blank = pending
                             .chunks_exact(2)
                             .take_while(|pair| *pair == b"\r\n")
                             .count();
-                        if blank * 2 == pending.len() {
+                        if blank * 2 == pending.len() && blank_lines + blank <= MAX_BLANK_LINES {
+                            blank_lines += blank;
                             self.start = self.end;
                             wait = Wait::Idle;
                             break;
                         }
+                        // ANCHOR_END: blank_lines
                         if !matches!(wait, Wait::Head(_)) {
                             wait = Wait::Head(Instant::now());
                         }
@@ -347,6 +356,7 @@ impl<'c> Connection<'c> {
                     request
                 };
                 self.served += 1;
+                blank_lines = 0;
                 self.continued = false;
                 let client_done = wants_close(&request);
                 let last = http.persistence == Persistence::OneRequest

@@ -374,3 +374,44 @@ fn crlf_after_a_body_does_not_start_the_head_deadline() {
     assert!(!t.contains("408"), "{t}");
     assert!(t.contains("Hello, again!"), "{t}");
 }
+
+/// The other side of the fix above: only a couple of empty lines are
+/// ignored. A client that drips CRLFs to stay "idle" forever (each one
+/// would restart the idle timeout) gets the head deadline: 408, close.
+#[test]
+fn dripping_empty_lines_gets_the_head_deadline() {
+    let srv = spawn(
+        "step06",
+        &[
+            ("RAWHTTP_HEAD_TIMEOUT_MS", "300"),
+            ("RAWHTTP_IDLE_TIMEOUT_MS", "1000"),
+        ],
+    );
+    let mut s = srv.connect();
+    s.set_read_timeout(Some(Duration::from_millis(150)))
+        .expect("timeout");
+    let started = Instant::now();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 1024];
+    for _ in 0..40 {
+        if s.write_all(b"\r\n").is_err() {
+            break;
+        }
+        match s.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+            Err(_) => break,
+        }
+    }
+    s.set_read_timeout(Some(WAIT)).expect("timeout");
+    got.extend(read_to_close(&mut s));
+    let t = wire(&got);
+    assert!(t.starts_with("HTTP/1.1 408 Request Timeout"), "{t}");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "408 only after {:?}",
+        started.elapsed()
+    );
+    still_serves(&srv);
+}

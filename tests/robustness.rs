@@ -166,6 +166,7 @@ fn small_limits() -> Limits {
     }
 }
 
+// ANCHOR: serialize
 /// `method SP target SP version CRLF`, `name: value CRLF` per field, `CRLF`.
 fn serialize(request: &Request<'_>) -> Vec<u8> {
     let mut out = Vec::new();
@@ -188,6 +189,7 @@ fn serialize(request: &Request<'_>) -> Vec<u8> {
     out.extend_from_slice(b"\r\n");
     out
 }
+// ANCHOR_END: serialize
 
 /// Everything that must hold for one input under one set of limits.
 /// Returns whether a complete head parsed.
