@@ -139,6 +139,19 @@ for port in "$OURS_PORT" "$NGINX_PORT"; do
 done
 
 # --- measuring ---------------------------------------------------------------
+# CPU time (user + system, in clock ticks) used so far by these processes,
+# all their threads included: the server's own cost, which background load
+# on a shared machine disturbs much less than requests per second.
+cpu_ticks() {
+  local t=0 pid f
+  for pid in "$@"; do
+    read -r -a f <"/proc/$pid/stat" || continue
+    t=$((t + f[13] + f[14]))
+  done
+  echo "$t"
+}
+TICK_US=$((1000000 / $(getconf CLK_TCK)))
+
 # One wrk run; the URL goes before the extra arguments because a pipeline's
 # depth follows `--` (TechEmpower's order). Prints "req_per_s p99_ms", and wrk's error lines to stderr.
 run_wrk() {
@@ -148,13 +161,14 @@ run_wrk() {
     "http://127.0.0.1:$port/plaintext" "$@") || { say "wrk failed: $out" >&2; echo "0 0"; return; }
   grep -E 'Socket errors|Non-2xx' <<<"$out" | sed 's/^/      wrk: /' >&2 || true
   awk '
+    / requests in / { n = $1 }
     /^Requests\/sec:/ { rps = $2 }
     /^ +99%/ {
       v = $2; ms = v + 0
       if (v ~ /us$/) ms = ms / 1000; else if (v ~ /ms$/) ms = ms; else if (v ~ /s$/) ms = ms * 1000
       p99 = ms
     }
-    END { printf "%.0f %.3f\n", rps, p99 }' <<<"$out"
+    END { printf "%.0f %.3f %d\n", rps, p99, n }' <<<"$out"
 }
 
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
@@ -183,29 +197,40 @@ for scenario in "${SCENARIOS[@]}"; do
   for round in $(seq "$ROUNDS"); do
     for who in ours nginx; do
       port=$OURS_PORT; [[ $who == nginx ]] && port=$NGINX_PORT
-      read -r rps p99 < <(run_wrk "$port" "$conns" "${args[@]}")
-      printf '   round %d  %-5s  %9s req/s   p99 %8s ms\n' "$round" "$who" "$rps" "$p99"
-      echo "$rps $p99" >>"$WORK/$who.res"
+      pids=$OURS_PID
+      [[ $who == nginx ]] && pids="$NGINX_PID $(pgrep -P "$NGINX_PID" | tr '\n' ' ')"
+      # shellcheck disable=SC2086 # a list of pids
+      t0=$(cpu_ticks $pids)
+      read -r rps p99 n < <(run_wrk "$port" "$conns" "${args[@]}")
+      # shellcheck disable=SC2086
+      t1=$(cpu_ticks $pids)
+      cpu=$(awk -v t=$((t1 - t0)) -v n="$n" -v us="$TICK_US" 'BEGIN { printf "%.1f", n ? t * us / n : 0 }')
+      printf '   round %d  %-5s  %9s req/s   p99 %8s ms   server CPU %6s us/req\n' \
+        "$round" "$who" "$rps" "$p99" "$cpu"
+      echo "$rps $p99 $cpu" >>"$WORK/$who.res"
     done
   done
   o_rps=$(cut -d' ' -f1 "$WORK/ours.res" | median)
   o_p99=$(cut -d' ' -f2 "$WORK/ours.res" | median)
   n_rps=$(cut -d' ' -f1 "$WORK/nginx.res" | median)
   n_p99=$(cut -d' ' -f2 "$WORK/nginx.res" | median)
+  o_cpu=$(cut -d' ' -f3 "$WORK/ours.res" | median)
+  n_cpu=$(cut -d' ' -f3 "$WORK/nginx.res" | median)
   line=$(awk -v name="$name" -v orps="$o_rps" -v op="$o_p99" -v nrps="$n_rps" -v np="$n_p99" \
+    -v oc="$o_cpu" -v nc="$n_cpu" \
     -v rt="$rps_target" -v pt="$p99_target" 'BEGIN {
       r = (nrps > 0) ? orps / nrps : 0; p = (np > 0) ? op / np : 0
       verdict = ""
       if (rt != "-") verdict = sprintf("target >= %.2fx: %s", rt, (r >= rt) ? "met" : "MISSED")
       if (pt != "-") verdict = verdict sprintf("; p99 target <= %gx: %s", pt, (p <= pt) ? "met" : "MISSED")
-      printf "%-36s ours %8.0f req/s p99 %7.2f ms | nginx %8.0f req/s p99 %7.2f ms | ratio %.2fx, p99 %.2fx  %s",
-        name, orps, op, nrps, np, r, p, verdict }')
+      printf "%-34s ours %7.0f req/s p99 %7.2f ms %5.1f us/req | nginx %7.0f req/s p99 %7.2f ms %5.1f us/req | ratio %.2fx, p99 %.2fx  %s",
+        name, orps, op, oc, nrps, np, nc, r, p, verdict }')
   say "   median: ${line#*ours }"
   summary+=("$line")
 done
 
 say ""
-say "== summary (medians of $ROUNDS rounds; ratio = ours / nginx)"
+say "== summary (medians of $ROUNDS rounds; ratio = ours / nginx; us/req = server CPU time per request)"
 printf '%s\n' "${summary[@]}"
 say "load after: $(cut -d' ' -f1-3 /proc/loadavg) (1, 5, 15 min)"
 if [[ -s $WORK/ours.err ]]; then
