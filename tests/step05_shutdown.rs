@@ -408,3 +408,13 @@ fn sigterm_right_after_the_address_line_drains() {
         assert_eq!(code, Some(0), "{step} was killed instead of draining");
     }
 }
+
+// Before any signal, step05 is step04: the complete minimal server. These
+// snapshots are what `compare --step 05` replays against your own server.
+snapshot_cases! {
+    "step05";
+    keep_alive_then_close: b"GET /hello/ada HTTP/1.1\r\nHost: x\r\n\r\nGET /plaintext HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    head_then_post_pipelined: b"HEAD /hello/ada HTTP/1.1\r\nHost: x\r\n\r\nPOST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello";
+    http_1_0_keep_alive_then_close: b"GET /plaintext HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /plaintext HTTP/1.0\r\n\r\n";
+    bad_request_mid_pipeline_closes: b"GET /plaintext HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost : x\r\n\r\nGET /plaintext HTTP/1.1\r\nHost: x\r\n\r\n";
+}
