@@ -1,5 +1,6 @@
 //! Request smuggling (issue 8): the known ways to make two HTTP parsers
-//! disagree about where a request ends, sent to the real `step06`.
+//! disagree about where a request ends, sent to the real `step06` (and to
+//! `step05`, which answers chunked with 501: still one response, then close).
 //!
 //! Request smuggling needs two parsers in a row (a proxy, then us) that
 //! frame the same bytes differently: one sees a body, the other sees the
@@ -208,4 +209,37 @@ fn read_until_close(s: &mut std::net::TcpStream, got: &mut Vec<u8>) -> bool {
             Err(_) => return false,
         }
     }
+}
+
+/// step05 has no chunked decoding: `Transfer-Encoding: chunked` gets 501.
+/// The same table must still never produce two responses to one request,
+/// and every rejection closes the connection.
+#[test]
+fn step05_answers_each_variant_once() {
+    let srv = spawn_step("step05");
+    let mut failures = Vec::new();
+    for case in CASES {
+        let request = request_bytes(case);
+        let mut s = srv.connect();
+        s.write_all(&request).expect("send");
+        let mut got = Vec::new();
+        let closed = read_until_close(&mut s, &mut got);
+        let (responses, rest) = split_responses(&got);
+        let statuses: Vec<&str> = responses.iter().filter_map(|r| r.get(9..12)).collect();
+        // Only an identical repeated Content-Length is a valid request here;
+        // it and the honest next request get two answers.
+        let want_two = case.name == "cl_duplicate_identical";
+        let ok = closed
+            && rest.is_empty()
+            && !responses.iter().any(|r| r.contains("Hello, smuggled"))
+            && if want_two {
+                statuses == ["200", "200"]
+            } else {
+                statuses.len() == 1 && ["400", "413", "501"].contains(&statuses[0])
+            };
+        if !ok {
+            failures.push(format!("{}: {statuses:?}\n{}", case.name, wire(&got)));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
