@@ -27,6 +27,7 @@ use log::{debug, error, info, warn};
 use crate::chunked::{Decoder, LAST_CHUNK, encode_chunk};
 use crate::date;
 use crate::error::ParseError;
+use crate::limits::MAX_BLANK_LINES;
 use crate::request::{Request, Status, Version, parse_head};
 use crate::response::{BodyStream, ConnectionHeader, Response};
 use crate::server::{Conn, Service};
@@ -190,11 +191,6 @@ enum Wait {
 /// Initial (and usual) size of the read buffer. Grows for large bodies,
 /// shrinks back when the connection is idle again.
 const READ_BUF: usize = 8 * 1024;
-
-/// Empty lines ignored before each request (RFC 9112 §2.2: "at least one").
-/// More than that is not a client being robust but one dripping CRLFs to
-/// stay idle forever: they count as the start of a head, under its deadline.
-const MAX_BLANK_LINES: usize = 2;
 
 struct Connection<'c> {
     stream: TcpStream,

@@ -30,6 +30,13 @@ pub const MAX_HEAD_BYTES: usize = 16 * 1024;
 /// for browsers (they send about 15).
 pub const MAX_HEADERS: usize = 64;
 
+/// Empty lines (CRLF) ignored before a request, while the connection still
+/// counts as idle (RFC 9112 §2.2: a server SHOULD ignore "at least one").
+/// More is not a robust client but one dripping CRLFs to stay connected
+/// forever: they count as the start of a head, under [`HEAD_TIMEOUT`].
+/// Not configurable: it is protocol policy, not a resource budget.
+pub const MAX_BLANK_LINES: usize = 2;
+
 /// Largest request body: a Content-Length above it gets 413 (Content Too Large),
 /// decided from the header before a byte of the body is read.
 ///
