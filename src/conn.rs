@@ -547,6 +547,7 @@ impl<'c> Connection<'c> {
     /// moment, so the kernel does not answer it with a reset that could
     /// destroy the response before the client has read it (RFC 9112 §9.6).
     fn close(&mut self) -> End {
+        self.conn.closing();
         if let Err(e) = self.flush() {
             return End::Io(e.kind());
         }
@@ -575,6 +576,7 @@ impl<'c> Connection<'c> {
     /// and a `setsockopt` per connection, which is most of what
     /// `Connection: close` costs us beyond the kernel's own work (ch04).
     fn close_at_once(&mut self) -> End {
+        self.conn.closing();
         if let Err(e) = self.flush() {
             return End::Io(e.kind());
         }

@@ -93,6 +93,12 @@ pub const LINGER_TIMEOUT: Duration = Duration::from_millis(500);
 /// The most bytes discarded while lingering (see [`LINGER_TIMEOUT`]).
 pub const LINGER_BYTES: usize = 64 * 1024;
 
+/// How long a thread whose connection has ended waits for the next
+/// connection before it exits (ch04 reuses threads: starting one per
+/// connection costs more than a short request). Parked threads are few (at
+/// most as many as connections were open at once) and use no CPU.
+pub const THREAD_IDLE_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// On shutdown, how long in-flight requests get to finish before their
 /// connections are cut (ch05).
 ///
@@ -133,6 +139,8 @@ pub struct Limits {
     pub linger_bytes: usize,
     /// See [`SHUTDOWN_GRACE`].
     pub shutdown_grace: Duration,
+    /// See [`THREAD_IDLE_TIMEOUT`].
+    pub thread_idle_timeout: Duration,
 }
 
 impl Default for Limits {
@@ -151,6 +159,7 @@ impl Default for Limits {
             linger_timeout: LINGER_TIMEOUT,
             linger_bytes: LINGER_BYTES,
             shutdown_grace: SHUTDOWN_GRACE,
+            thread_idle_timeout: THREAD_IDLE_TIMEOUT,
         }
     }
 }
@@ -223,6 +232,7 @@ impl Limits {
         millis("RAWHTTP_LINGER_TIMEOUT_MS", &mut l.linger_timeout)?;
         size("RAWHTTP_LINGER_BYTES", &mut l.linger_bytes)?;
         millis("RAWHTTP_SHUTDOWN_GRACE_MS", &mut l.shutdown_grace)?;
+        millis("RAWHTTP_THREAD_IDLE_TIMEOUT_MS", &mut l.thread_idle_timeout)?;
         Ok(l)
     }
 }

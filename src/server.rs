@@ -76,6 +76,13 @@ impl Conn {
     pub fn leave_idle(&self) {
         self.slot.leave_idle();
     }
+
+    /// Call before sending the last response: from now on this connection
+    /// does not count against `max_connections` (its client may already be
+    /// reconnecting), though the shutdown still waits for it.
+    pub fn closing(&self) {
+        self.slot.closing();
+    }
 }
 
 /// Leaving the table when the connection's thread ends, however it ends
@@ -115,7 +122,7 @@ pub fn run_until<S: Service>(
     shutdown.attach(listener.local_addr()?);
     let service = Arc::new(service);
     let limits = Arc::new(limits);
-    let threads = Arc::new(Threads::default());
+    let threads = Arc::new(Threads::new(limits.thread_idle_timeout));
     let mut failures = 0u32;
     // ANCHOR: accept_loop
     while !shutdown.is_draining() {
@@ -178,10 +185,6 @@ pub fn run_until<S: Service>(
 }
 // ANCHOR_END: run_until
 
-/// How long a thread that has finished its connection waits for the next
-/// one before it exits (see [`Threads`]).
-const PARKED_THREAD_TIMEOUT: Duration = Duration::from_secs(10);
-
 /// A connection's work, handed to a thread.
 type Job = Box<dyn FnOnce() + Send>;
 
@@ -205,18 +208,20 @@ struct Threads {
     parked: Mutex<Option<Parked>>,
     /// Source of thread numbers (names, and finding oneself in `parked`).
     spawned: AtomicU64,
-}
-
-impl Default for Threads {
-    fn default() -> Self {
-        Threads {
-            parked: Mutex::new(Some(Vec::new())),
-            spawned: AtomicU64::new(0),
-        }
-    }
+    /// How long a parked thread waits for a connection before it exits
+    /// (`limits.thread_idle_timeout`).
+    idle_timeout: Duration,
 }
 
 impl Threads {
+    fn new(idle_timeout: Duration) -> Threads {
+        Threads {
+            parked: Mutex::new(Some(Vec::new())),
+            spawned: AtomicU64::new(0),
+            idle_timeout,
+        }
+    }
+
     /// Run `job` on a parked thread, or on a new one if none is parked.
     fn run(self: &Arc<Self>, mut job: Job) -> io::Result<()> {
         // The most recently parked thread first: its stack is still in cache.
@@ -246,12 +251,12 @@ impl Threads {
             .map(drop)
     }
 
-    /// Wait for the next job, up to [`PARKED_THREAD_TIMEOUT`]. `None`: exit.
+    /// Wait for the next job, up to `idle_timeout`. `None`: exit.
     fn park(&self, n: u64) -> Option<Job> {
         // Capacity 1, so `run` never blocks handing over a job.
         let (sender, jobs) = mpsc::sync_channel(1);
         lock(&self.parked).as_mut()?.push((n, sender));
-        match jobs.recv_timeout(PARKED_THREAD_TIMEOUT) {
+        match jobs.recv_timeout(self.idle_timeout) {
             Ok(job) => Some(job),
             Err(RecvTimeoutError::Disconnected) => None, // `stop`
             Err(RecvTimeoutError::Timeout) => {

@@ -53,11 +53,13 @@ pub struct Drained {
 const BUSY: u8 = 0;
 const IDLE: u8 = 1;
 const CLOSED: u8 = 2;
+const CLOSING: u8 = 3;
 
 /// One open connection, as the shutdown sees it.
 pub(crate) struct Slot {
-    /// `BUSY` (reading or answering a request), `IDLE` (waiting for one) or
-    /// `CLOSED` (shut down by `trigger` while idle).
+    /// `BUSY` (reading or answering a request), `IDLE` (waiting for one),
+    /// `CLOSED` (shut down by `trigger` while idle), or `CLOSING` (sending
+    /// its last response; it no longer counts against `max_connections`).
     state: AtomicU8,
     /// A second handle to the socket, for shutting it down from outside.
     stream: TcpStream,
@@ -79,6 +81,11 @@ impl Slot {
         let _ = self.state.compare_exchange(IDLE, BUSY, SeqCst, SeqCst);
     }
     // ANCHOR_END: idle_race
+
+    /// The connection is about to send its last response and close.
+    pub(crate) fn closing(&self) {
+        self.state.store(CLOSING, SeqCst);
+    }
 }
 
 impl Shutdown {
@@ -153,12 +160,25 @@ impl Shutdown {
         *lock(&self.inner.wake_addr) = Some(addr);
     }
 
+    // ANCHOR: register
     /// Add a connection to the table, unless `max` are open already.
     /// Returns its id and slot.
+    ///
+    /// A connection that is sending its last response does not count: its
+    /// client may reconnect the moment it has read that response, before our
+    /// thread has finished closing, and must not get a 503 for it. So the
+    /// table can briefly hold more than `max`, one extra per connection that
+    /// is closing (which takes at most `linger_timeout`).
     pub(crate) fn register(&self, stream: &TcpStream, max: usize) -> Option<(u64, Arc<Slot>)> {
         let mut conns = lock(&self.inner.conns);
         if conns.len() >= max {
-            return None;
+            let open = conns
+                .values()
+                .filter(|s| s.state.load(SeqCst) != CLOSING)
+                .count();
+            if open >= max {
+                return None;
+            }
         }
         // Without a second handle we could not close it from outside; such a
         // connection is refused like one over the limit (it never happens in
@@ -172,6 +192,7 @@ impl Shutdown {
         conns.insert(id, Arc::clone(&slot));
         Some((id, slot))
     }
+    // ANCHOR_END: register
 
     /// Remove a connection from the table and wake the drain.
     pub(crate) fn unregister(&self, id: u64) {

@@ -193,7 +193,16 @@ fn load(srv: &Server) -> usize {
 fn many_keep_alive_clients_then_back_to_baseline() {
     // Logging every request would make the soak measure stderr: only the
     // accept loop's "opened" / "closed" lines, which `settle` counts.
-    let srv = spawn_step_with("step05", &[("RUST_LOG", "warn,rawhttp::server=debug")]);
+    let srv = spawn_step_with(
+        "step05",
+        &[
+            ("RUST_LOG", "warn,rawhttp::server=debug"),
+            // Parked threads exit soon, so the end of the test can see the
+            // thread count come all the way back to where it started.
+            ("RAWHTTP_THREAD_IDLE_TIMEOUT_MS", "300"),
+        ],
+    );
+    let (_, threads_at_start) = usage(srv.pid());
     // Warm up (first-use allocations, the date cache), then take the baseline.
     let mut s = srv.connect();
     send(
@@ -239,4 +248,18 @@ fn many_keep_alive_clients_then_back_to_baseline() {
         rss2 <= rss0 + 64 * 1024,
         "RSS {rss2} KiB is far above the baseline {rss0} KiB"
     );
+    // And once the parked threads' idle timeout has passed, every connection
+    // thread is gone: the process is back to its threads at start.
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let (_, now) = usage(srv.pid());
+        if now <= threads_at_start {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{now} threads long after the soak; {threads_at_start} at start"
+        );
+        thread::sleep(Duration::from_millis(20));
+    }
 }
