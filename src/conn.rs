@@ -27,7 +27,7 @@ use log::{debug, error, info, warn};
 use crate::chunked::{Decoder, LAST_CHUNK, encode_chunk};
 use crate::date;
 use crate::error::ParseError;
-use crate::limits::MAX_BLANK_LINES;
+use crate::limits::{Limits, MAX_BLANK_LINES};
 use crate::request::{Request, Status, Version, parse_head};
 use crate::response::{BodyStream, ConnectionHeader, Response};
 use crate::server::{Conn, Service};
@@ -211,6 +211,9 @@ struct Connection<'c> {
     chunked: Option<Decoder>,
     /// Whether `100 Continue` was sent for the request being read (ch06).
     continued: bool,
+    /// While waiting for a body: since when, and how many bytes have come
+    /// since (for the body deadline, see `limits::BODY_TIMEOUT`).
+    body_clock: Option<(Instant, usize)>,
 }
 
 impl<'c> Connection<'c> {
@@ -232,6 +235,7 @@ impl<'c> Connection<'c> {
             read_timeout: None,
             chunked: None,
             continued: false,
+            body_clock: None,
         }
     }
 
@@ -354,6 +358,7 @@ impl<'c> Connection<'c> {
                 self.served += 1;
                 blank_lines = 0;
                 self.continued = false;
+                self.body_clock = None;
                 let client_done = wants_close(&request);
                 let last = http.persistence == Persistence::OneRequest
                     || client_done
@@ -404,14 +409,21 @@ impl<'c> Connection<'c> {
                     }
                     left
                 }
-                Wait::Body(_) => limits.body_timeout,
+                Wait::Body(_) => {
+                    let Some(left) = self.body_time_left(limits) else {
+                        return self.timed_out("body");
+                    };
+                    left
+                }
             };
             self.make_room(wait);
             match self.read(timeout) {
                 Ok(0) => return End::PeerClosed,
                 Ok(n) => {
-                    if wait == Wait::Idle {
-                        self.conn.leave_idle();
+                    match (wait, &mut self.body_clock) {
+                        (Wait::Idle, _) => self.conn.leave_idle(),
+                        (Wait::Body(_), Some((_, got))) => *got += n,
+                        _ => {}
                     }
                     self.end += n;
                 }
@@ -431,6 +443,27 @@ impl<'c> Connection<'c> {
         }
     }
     // ANCHOR_END: run
+
+    // ANCHOR: body_deadline
+    /// How long to wait for the next bytes of a body: at most `body_timeout`
+    /// between reads, and the whole body by `body_timeout` after we started
+    /// waiting for it plus a second per `min_body_rate` bytes received since.
+    /// `None`: too slow, the deadline has passed.
+    fn body_time_left(&mut self, limits: &Limits) -> Option<Duration> {
+        let (since, got) = *self.body_clock.get_or_insert((Instant::now(), 0));
+        let rate = limits.min_body_rate.max(1) as u64;
+        let earned = Duration::from_millis((got as u64).saturating_mul(1000) / rate);
+        let deadline = limits
+            .body_timeout
+            .checked_add(earned)
+            .and_then(|allowed| since.checked_add(allowed));
+        let Some(deadline) = deadline else {
+            return Some(limits.body_timeout); // too far away to matter
+        };
+        let left = deadline.saturating_duration_since(Instant::now());
+        (!left.is_zero()).then(|| left.min(limits.body_timeout))
+    }
+    // ANCHOR_END: body_deadline
 
     /// Make sure there is space to read into, and for a body, room for all of it.
     fn make_room(&mut self, wait: Wait) {

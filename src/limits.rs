@@ -69,7 +69,17 @@ pub const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
 /// While reading a body, the longest wait for the next bytes: 408 and close.
 ///
 /// nginx's `client_body_timeout` (also between two reads) is 60 s.
+///
+/// Between reads is not enough on its own: a client that sends one byte
+/// every 9 s never trips it, and holds a thread for days ("slow POST", the
+/// R-U-Dead-Yet attack). So the whole body also has a deadline: this long,
+/// plus one second for every [`MIN_BODY_RATE`] bytes that have arrived.
 pub const BODY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The slowest a body may arrive, on average, in bytes per second (see
+/// [`BODY_TIMEOUT`]); slower gets 408. Apache's `mod_reqtimeout` uses
+/// the same scheme with the same default (`body=20,MinRate=500`).
+pub const MIN_BODY_RATE: usize = 500;
 
 /// The longest a single write may block (a client that never reads).
 /// The connection is closed; its thread is freed.
@@ -129,6 +139,8 @@ pub struct Limits {
     pub head_timeout: Duration,
     /// See [`BODY_TIMEOUT`].
     pub body_timeout: Duration,
+    /// See [`MIN_BODY_RATE`].
+    pub min_body_rate: usize,
     /// See [`WRITE_TIMEOUT`].
     pub write_timeout: Duration,
     /// See [`MAX_REQUESTS_PER_CONNECTION`].
@@ -154,6 +166,7 @@ impl Default for Limits {
             idle_timeout: IDLE_TIMEOUT,
             head_timeout: HEAD_TIMEOUT,
             body_timeout: BODY_TIMEOUT,
+            min_body_rate: MIN_BODY_RATE,
             write_timeout: WRITE_TIMEOUT,
             max_requests_per_connection: MAX_REQUESTS_PER_CONNECTION,
             linger_timeout: LINGER_TIMEOUT,
@@ -224,6 +237,7 @@ impl Limits {
         millis("RAWHTTP_IDLE_TIMEOUT_MS", &mut l.idle_timeout)?;
         millis("RAWHTTP_HEAD_TIMEOUT_MS", &mut l.head_timeout)?;
         millis("RAWHTTP_BODY_TIMEOUT_MS", &mut l.body_timeout)?;
+        size("RAWHTTP_MIN_BODY_RATE", &mut l.min_body_rate)?;
         millis("RAWHTTP_WRITE_TIMEOUT_MS", &mut l.write_timeout)?;
         size(
             "RAWHTTP_MAX_REQUESTS_PER_CONNECTION",

@@ -170,6 +170,48 @@ fn announced_body_that_never_comes_gets_408() {
     still_serves(&srv);
 }
 
+/// Slow POST (R-U-Dead-Yet): a body dribbled one byte every 50 ms. Each byte
+/// comes well within the 300 ms between reads, so only the deadline for the
+/// whole body stops it: 300 ms plus 10 ms per byte received at a minimum
+/// rate of 100 B/s, so the 408 comes after about half a second, not after
+/// the 50 s the announced 1000 bytes would take. Regression: before the
+/// body deadline, this client held its thread until it chose to stop.
+#[test]
+fn slow_post_gets_408_at_the_body_deadline() {
+    let srv = spawn("step06", &[("RAWHTTP_MIN_BODY_RATE", "100")]);
+    let mut s = srv.connect();
+    s.write_all(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n")
+        .expect("write the head");
+    s.set_read_timeout(Some(Duration::from_millis(50)))
+        .expect("timeout");
+    let started = Instant::now();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 1024];
+    for _ in 0..100 {
+        // At most 5 s of dribbling; the deadline should end it long before.
+        if s.write_all(b"a").is_err() {
+            break;
+        }
+        match s.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+            Err(_) => break,
+        }
+    }
+    s.set_read_timeout(Some(WAIT)).expect("timeout");
+    got.extend(read_to_close(&mut s));
+    let elapsed = started.elapsed();
+    let t = String::from_utf8_lossy(&got);
+    assert!(t.contains("408 Request Timeout"), "{t}");
+    assert!(
+        elapsed < Duration::from_millis(2500),
+        "408 after {elapsed:?}; the deadline is about 500 ms"
+    );
+    srv.wait_for_log("408 (body timeout)");
+    still_serves(&srv);
+}
+
 /// Pipelined `POST /echo` requests with 1 MB bodies, written from another
 /// thread and never read: the responses fill the socket buffers, the
 /// server's write blocks, and the write timeout must end the connection.
