@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 
 use log::{debug, error, info, warn};
 
-use crate::chunked::{Decoder, LAST_CHUNK, encode_chunk};
+use crate::chunked::{Decoded, Decoder, LAST_CHUNK, encode_chunk};
 use crate::date;
 use crate::error::ParseError;
 use crate::limits::{Limits, MAX_BLANK_LINES};
@@ -290,7 +290,6 @@ impl<'c> Connection<'c> {
                 let body_missing = known_total.is_none_or(|total| pending.len() < total);
                 if http.expect_continue {
                     match expectation(&request) {
-                        Expectation::None => {}
                         Expectation::Unknown => {
                             warn!("{} -> 417 (unknown expectation)", self.conn.peer());
                             return self.fail(StatusCode::EXPECTATION_FAILED);
@@ -298,22 +297,16 @@ impl<'c> Connection<'c> {
                         // The body is not all here yet, so the client may be
                         // waiting for our word before sending it.
                         Expectation::Continue if body_missing && !self.continued => {
-                            if let Some(refusal) = http.handler.preflight(&request) {
-                                // Refused without reading the body: the client
-                                // never sends it, so the connection cannot go on.
-                                refusal.encode(
-                                    &mut self.out,
-                                    &date::now(),
-                                    ConnectionHeader::Close,
-                                    false,
-                                    false,
-                                );
-                                return self.close();
+                            match http.handler.preflight(&request) {
+                                Some(refusal) => return self.refuse_body(refusal),
+                                // Queued in `out`: it goes out before we wait for the body.
+                                None => {
+                                    self.out.extend_from_slice(CONTINUE);
+                                    self.continued = true;
+                                }
                             }
-                            self.out.extend_from_slice(CONTINUE);
-                            self.continued = true;
                         }
-                        Expectation::Continue => {}
+                        Expectation::Continue | Expectation::None => {}
                     }
                 }
                 let total;
@@ -327,23 +320,14 @@ impl<'c> Connection<'c> {
                     request
                 } else {
                     // Chunked: decode in place, behind the head (ch06).
-                    let body_start = self.start + head_len;
-                    let decoder = self.chunked.get_or_insert_with(Decoder::new);
-                    let decoded = match decoder.decode(&mut self.buf[body_start..self.end], limits)
-                    {
-                        Ok(Status::Complete(decoded)) => decoded,
-                        Ok(Status::Partial) => {
-                            let kept = decoder.compact(
-                                &mut self.buf[body_start..self.end],
-                                self.end - body_start,
-                            );
-                            self.end = body_start + kept;
+                    let decoded = match self.decode_chunked(head_len, limits) {
+                        Ok(Some(decoded)) => decoded,
+                        Ok(None) => {
                             wait = Wait::Body(None);
                             break 'requests;
                         }
                         Err(e) => return self.reject(e),
                     };
-                    self.chunked = None;
                     total = head_len + decoded.encoded_len;
                     // Decoding moved bytes behind the head; the head itself is
                     // untouched, so parsing it again gives the same request.
@@ -514,6 +498,45 @@ impl<'c> Connection<'c> {
         }
         Ok(())
     }
+
+    // ANCHOR: expect_continue
+    /// The handler refuses this request whatever its body says: answer now,
+    /// without reading the body. The client, told no, will not send it, and
+    /// may already have started to: the connection cannot go on.
+    fn refuse_body(&mut self, refusal: Response) -> End {
+        let now = date::now();
+        refusal.encode(&mut self.out, &now, ConnectionHeader::Close, false, false);
+        self.close()
+    }
+    // ANCHOR_END: expect_continue
+
+    // ANCHOR: decode_chunked
+    /// Decode the chunked body that starts `head_len` bytes into the pending
+    /// bytes, in place, as far as it has arrived. `Ok(None)`: not all here
+    /// yet; the consumed framing has been dropped from the buffer, so the
+    /// next read has room and the buffer never holds more than the head,
+    /// the decoded body so far and one read's worth of framing.
+    fn decode_chunked(
+        &mut self,
+        head_len: usize,
+        limits: &Limits,
+    ) -> Result<Option<Decoded>, ParseError> {
+        let body_start = self.start + head_len;
+        let decoder = self.chunked.get_or_insert_with(Decoder::new);
+        match decoder.decode(&mut self.buf[body_start..self.end], limits)? {
+            Status::Complete(decoded) => {
+                self.chunked = None;
+                Ok(Some(decoded))
+            }
+            Status::Partial => {
+                let kept =
+                    decoder.compact(&mut self.buf[body_start..self.end], self.end - body_start);
+                self.end = body_start + kept;
+                Ok(None)
+            }
+        }
+    }
+    // ANCHOR_END: decode_chunked
 
     /// Answer a request that cannot be parsed, and close.
     fn reject(&mut self, e: ParseError) -> End {
