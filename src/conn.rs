@@ -207,6 +207,8 @@ struct Connection<'c> {
     served: usize,
     /// The read timeout the socket has now, to skip needless `setsockopt`s.
     read_timeout: Option<Duration>,
+    /// The write timeout the socket has now, likewise.
+    write_timeout: Option<Duration>,
     /// The decoder of a chunked body that has not all arrived (ch06).
     chunked: Option<Decoder>,
     /// Whether `100 Continue` was sent for the request being read (ch06).
@@ -233,6 +235,7 @@ impl<'c> Connection<'c> {
             out: Vec::with_capacity(READ_BUF),
             served: 0,
             read_timeout: None,
+            write_timeout: Some(conn.limits().write_timeout),
             chunked: None,
             continued: false,
             body_clock: None,
@@ -491,13 +494,50 @@ impl<'c> Connection<'c> {
         }
     }
 
+    // ANCHOR: flush
+    /// Write everything queued. One `write` usually takes it all; if the
+    /// client reads slowly, each write may block for `write_timeout`, and the
+    /// whole batch must be taken within `write_timeout` plus a second per
+    /// `min_send_rate` bytes, or the connection is closed ("slow read").
     fn flush(&mut self) -> io::Result<()> {
-        if !self.out.is_empty() {
-            self.stream.write_all(&self.out)?;
-            self.out.clear();
+        if self.out.is_empty() {
+            return Ok(());
         }
+        let limits = self.conn.limits();
+        let rate = limits.min_send_rate.max(1) as u64;
+        let earned = Duration::from_millis((self.out.len() as u64).saturating_mul(1000) / rate);
+        let deadline = limits
+            .write_timeout
+            .checked_add(earned)
+            .and_then(|allowed| Instant::now().checked_add(allowed));
+        let mut written = 0;
+        while written < self.out.len() {
+            let mut timeout = limits.write_timeout;
+            if let Some(deadline) = deadline {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    return Err(io::Error::new(
+                        ErrorKind::TimedOut,
+                        "response not taken in time",
+                    ));
+                }
+                timeout = timeout.min(left);
+            }
+            if self.write_timeout != Some(timeout) {
+                self.stream.set_write_timeout(Some(timeout))?;
+                self.write_timeout = Some(timeout);
+            }
+            match self.stream.write(&self.out[written..]) {
+                Ok(0) => return Err(ErrorKind::WriteZero.into()),
+                Ok(n) => written += n,
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        self.out.clear();
         Ok(())
     }
+    // ANCHOR_END: flush
 
     // ANCHOR: expect_continue
     /// The handler refuses this request whatever its body says: answer now,

@@ -84,8 +84,17 @@ pub const MIN_BODY_RATE: usize = 500;
 /// The longest a single write may block (a client that never reads).
 /// The connection is closed; its thread is freed.
 ///
-/// nginx's `send_timeout` is 60 s.
+/// nginx's `send_timeout` is 60 s. Like the body timeout, a timeout per
+/// write does not stop a client that reads a trickle ("slow read"): each
+/// write makes a little progress. So each batch of responses also has a
+/// deadline: this long plus one second per [`MIN_SEND_RATE`] bytes.
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The slowest a client may take our responses, on average, in bytes per
+/// second (see [`WRITE_TIMEOUT`]); slower and the connection is closed. 4 KiB/s
+/// is a 32 kbit/s link: a 1 MiB response may take up to about four minutes.
+/// IIS has the same kind of limit (`minBytesPerSecond`, 240 by default).
+pub const MIN_SEND_RATE: usize = 4 * 1024;
 
 /// Requests served on one connection before the server closes it (the last
 /// response says `Connection: close`). Bounds how long one client can hold
@@ -143,6 +152,8 @@ pub struct Limits {
     pub min_body_rate: usize,
     /// See [`WRITE_TIMEOUT`].
     pub write_timeout: Duration,
+    /// See [`MIN_SEND_RATE`].
+    pub min_send_rate: usize,
     /// See [`MAX_REQUESTS_PER_CONNECTION`].
     pub max_requests_per_connection: usize,
     /// See [`LINGER_TIMEOUT`].
@@ -168,6 +179,7 @@ impl Default for Limits {
             body_timeout: BODY_TIMEOUT,
             min_body_rate: MIN_BODY_RATE,
             write_timeout: WRITE_TIMEOUT,
+            min_send_rate: MIN_SEND_RATE,
             max_requests_per_connection: MAX_REQUESTS_PER_CONNECTION,
             linger_timeout: LINGER_TIMEOUT,
             linger_bytes: LINGER_BYTES,
@@ -239,6 +251,7 @@ impl Limits {
         millis("RAWHTTP_BODY_TIMEOUT_MS", &mut l.body_timeout)?;
         size("RAWHTTP_MIN_BODY_RATE", &mut l.min_body_rate)?;
         millis("RAWHTTP_WRITE_TIMEOUT_MS", &mut l.write_timeout)?;
+        size("RAWHTTP_MIN_SEND_RATE", &mut l.min_send_rate)?;
         size(
             "RAWHTTP_MAX_REQUESTS_PER_CONNECTION",
             &mut l.max_requests_per_connection,

@@ -212,6 +212,59 @@ fn slow_post_gets_408_at_the_body_deadline() {
     still_serves(&srv);
 }
 
+/// Slow read: the client reads its responses, but only 16 KiB every 30 ms
+/// (at most about 0.5 MB/s), less than the 4 MB/s this server is told to
+/// insist on. Every write makes some progress, so the 300 ms per-write
+/// timeout never fires; the deadline for a whole batch (300 ms plus 1 s per
+/// 4 MB) does, as soon as the socket buffers between us are full. Regression:
+/// before that deadline the connection lived as long as the client liked.
+#[test]
+fn slow_reader_is_cut_off_at_the_send_deadline() {
+    let srv = spawn(
+        "step06",
+        &[
+            ("RAWHTTP_MAX_CONNECTIONS", "1"),
+            ("RAWHTTP_MIN_SEND_RATE", "4000000"),
+        ],
+    );
+    let mut s = srv.connect();
+    let mut request = b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n".to_vec();
+    request.resize(request.len() + 1_000_000, b'x');
+    let writer = {
+        let mut s = s.try_clone().expect("clone");
+        thread::spawn(move || {
+            for _ in 0..32 {
+                if s.write_all(&request).is_err() {
+                    return;
+                }
+            }
+        })
+    };
+    let started = Instant::now();
+    let mut buf = vec![0u8; 16 * 1024];
+    let mut taken = 0usize;
+    while !srv.log().contains("ended: Io(") {
+        assert!(
+            started.elapsed() < WAIT,
+            "still served after {taken} bytes and {:?}",
+            started.elapsed()
+        );
+        match s.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => taken += n,
+        }
+        thread::sleep(Duration::from_millis(30));
+    }
+    srv.wait_for_log("ended: Io(");
+    assert!(
+        taken < 32_000_000,
+        "the whole {taken} bytes went through: nothing was cut"
+    );
+    drop(s);
+    writer.join().expect("writer");
+    still_serves(&srv);
+}
+
 /// Pipelined `POST /echo` requests with 1 MB bodies, written from another
 /// thread and never read: the responses fill the socket buffers, the
 /// server's write blocks, and the write timeout must end the connection.
