@@ -47,6 +47,15 @@ const OPEN_CHECK: Duration = Duration::from_millis(200);
 /// A response head longer than this is not worth waiting for.
 const MAX_HEAD: usize = 64 * 1024;
 
+/// `println!` that does not panic when stdout has gone away
+/// (`compare … | head`): the report is lost, the run is not.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 fn main() -> ExitCode {
     match run() {
         Ok(true) => ExitCode::SUCCESS,
@@ -94,7 +103,7 @@ fn parse_args() -> anyhow::Result<Options> {
                 timeout = Duration::from_millis(ms.max(1));
             }
             "-h" | "--help" => {
-                println!("{USAGE}");
+                out!("{USAGE}");
                 std::process::exit(0);
             }
             flag if flag.starts_with('-') => bail!("unknown option {flag}"),
@@ -267,7 +276,7 @@ fn run() -> anyhow::Result<bool> {
             opts.dir.display()
         );
     }
-    println!(
+    out!(
         "replaying {} cases from {} against {} (each line: expected | got){}",
         cases.len() - left_out,
         opts.dir.display(),
@@ -284,7 +293,7 @@ fn run() -> anyhow::Result<bool> {
             (Plan::LeaveOut, _) => continue,
             (Plan::Skip(why), _) => {
                 skipped += 1;
-                println!("NOTE  {}  {why}", case.name);
+                out!("NOTE  {}  {why}", case.name);
                 continue;
             }
             (Plan::Run, Err(e)) => Verdict::fail("snapshot unreadable", "", &e.to_string()),
@@ -293,13 +302,13 @@ fn run() -> anyhow::Result<bool> {
         match verdict.fail {
             Some(d) => {
                 failed += 1;
-                println!("FAIL  {}  {d}", case.name);
+                out!("FAIL  {}  {d}", case.name);
             }
             None => {
                 passed += 1;
                 match verdict.notes.first() {
-                    Some(d) => println!("NOTE  {}  {d}", case.name),
-                    None => println!("PASS  {}", case.name),
+                    Some(d) => out!("NOTE  {}  {d}", case.name),
+                    None => out!("PASS  {}", case.name),
                 }
             }
         }
@@ -309,7 +318,7 @@ fn run() -> anyhow::Result<bool> {
     } else {
         String::new()
     };
-    println!("{passed} passed, {failed} failed{skipped}");
+    out!("{passed} passed, {failed} failed{skipped}");
     Ok(failed == 0)
 }
 
