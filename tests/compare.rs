@@ -187,3 +187,27 @@ fn usage_errors_exit_2() {
         "bad step"
     );
 }
+
+/// Regression: with its stdout closed early (`compare … | head -1`),
+/// `compare` panicked on the next line it printed (exit 101).
+#[test]
+fn a_closed_stdout_is_not_a_panic() {
+    let srv = common::spawn_step("step02");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_compare"))
+        .args(["--step", "02", &srv.addr.to_string()])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start compare");
+    drop(child.stdout.take()); // the reader goes away before the first line
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            break status;
+        }
+        assert!(start.elapsed() < COMPARE_LIMIT, "compare did not finish");
+        thread::sleep(Duration::from_millis(10));
+    };
+    assert_eq!(status.code(), Some(0), "compare died instead of finishing");
+}
