@@ -438,12 +438,7 @@ impl<'c> Connection<'c> {
     /// `None`: too slow, the deadline has passed.
     fn body_time_left(&mut self, limits: &Limits) -> Option<Duration> {
         let (since, got) = *self.body_clock.get_or_insert((Instant::now(), 0));
-        let rate = limits.min_body_rate.max(1) as u64;
-        let earned = Duration::from_millis((got as u64).saturating_mul(1000) / rate);
-        let deadline = limits
-            .body_timeout
-            .checked_add(earned)
-            .and_then(|allowed| since.checked_add(allowed));
+        let deadline = rate_deadline(since, limits.body_timeout, got, limits.min_body_rate);
         let Some(deadline) = deadline else {
             return Some(limits.body_timeout); // too far away to matter
         };
@@ -504,12 +499,12 @@ impl<'c> Connection<'c> {
             return Ok(());
         }
         let limits = self.conn.limits();
-        let rate = limits.min_send_rate.max(1) as u64;
-        let earned = Duration::from_millis((self.out.len() as u64).saturating_mul(1000) / rate);
-        let deadline = limits
-            .write_timeout
-            .checked_add(earned)
-            .and_then(|allowed| Instant::now().checked_add(allowed));
+        let deadline = rate_deadline(
+            Instant::now(),
+            limits.write_timeout,
+            self.out.len(),
+            limits.min_send_rate,
+        );
         let mut written = 0;
         while written < self.out.len() {
             let mut timeout = limits.write_timeout;
@@ -788,6 +783,37 @@ fn answer<H: Handler>(
 }
 // ANCHOR_END: answer
 
+// ANCHOR: rate_deadline
+/// `start + base + bytes / rate` (rate in bytes per second): the deadline
+/// for moving `bytes` at no less than `rate` on average, after a grace of
+/// `base`. `None` when it is too far in the future to represent.
+fn rate_deadline(start: Instant, base: Duration, bytes: usize, rate: usize) -> Option<Instant> {
+    let rate = rate.max(1) as u64;
+    let earned = Duration::from_millis((bytes as u64).saturating_mul(1000) / rate);
+    base.checked_add(earned)
+        .and_then(|allowed| start.checked_add(allowed))
+}
+
 fn is_timeout(e: &io::Error) -> bool {
     matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rate_deadlines() {
+        let t = Instant::now();
+        let s = Duration::from_secs(1);
+        assert_eq!(rate_deadline(t, s, 0, 500), Some(t + s));
+        assert_eq!(rate_deadline(t, s, 1000, 500), Some(t + 3 * s));
+        assert_eq!(rate_deadline(t, s, 250, 500), Some(t + s + s / 2));
+        assert_eq!(
+            rate_deadline(t, s, 1000, 0),
+            Some(t + 1001 * s),
+            "rate 0 counts as 1 B/s"
+        );
+        assert_eq!(rate_deadline(t, Duration::MAX, 1, 1), None);
+    }
 }
