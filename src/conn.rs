@@ -793,6 +793,7 @@ fn rate_deadline(start: Instant, base: Duration, bytes: usize, rate: usize) -> O
     base.checked_add(earned)
         .and_then(|allowed| start.checked_add(allowed))
 }
+// ANCHOR_END: rate_deadline
 
 fn is_timeout(e: &io::Error) -> bool {
     matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut)
