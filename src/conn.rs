@@ -459,6 +459,10 @@ impl<'c> Connection<'c> {
                 self.buf.shrink_to_fit();
             }
         }
+        if wait == Wait::Idle && self.out.capacity() > 8 * READ_BUF {
+            // Likewise a large response (it has been flushed: `out` is empty).
+            self.out = Vec::with_capacity(READ_BUF);
+        }
         let needed = match wait {
             // The parser rejects heads over the limit, so this stays bounded.
             Wait::Idle | Wait::Head(_) => self.end - self.start + 1,
