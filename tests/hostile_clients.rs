@@ -65,6 +65,35 @@ fn read_to_close(s: &mut TcpStream) -> Vec<u8> {
     }
 }
 
+/// Send `pieces` one write each, waiting up to `pause` between two for the
+/// server to answer; stop early once it answers or closes. Returns all the
+/// server sent until it closed, and how many pieces went out.
+fn dribble<'a>(
+    s: &mut TcpStream,
+    pieces: impl IntoIterator<Item = &'a [u8]>,
+    pause: Duration,
+) -> (Vec<u8>, usize) {
+    s.set_read_timeout(Some(pause)).expect("timeout");
+    let mut got = Vec::new();
+    let mut sent = 0;
+    let mut buf = [0u8; 1024];
+    for piece in pieces {
+        if s.write_all(piece).is_err() {
+            break; // closed under us: the response is already here
+        }
+        sent += 1;
+        match s.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+            Err(_) => break,
+        }
+    }
+    s.set_read_timeout(Some(WAIT)).expect("timeout");
+    got.extend(read_to_close(s));
+    (got, sent)
+}
+
 /// How many times `needle` appears in the server's log.
 fn log_count(srv: &Server, needle: &str) -> usize {
     srv.log().matches(needle).count()
@@ -109,26 +138,13 @@ fn slowloris_dribbling_a_head_gets_408_at_the_head_deadline() {
     let head = b"GET / HTTP/1.1\r\nHost: x\r\nX-Slow: "
         .iter()
         .chain(std::iter::repeat(&b'a'));
-    s.set_read_timeout(Some(Duration::from_millis(100)))
-        .expect("timeout");
     let started = Instant::now();
-    let mut got = Vec::new();
-    let mut sent = 0;
-    let mut buf = [0u8; 1024];
-    for &b in head.take(100) {
-        if s.write_all(&[b]).is_err() {
-            break; // closed under us: the response is already here
-        }
-        sent += 1;
-        match s.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => got.extend_from_slice(&buf[..n]),
-            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
-            Err(_) => break,
-        }
-    }
-    s.set_read_timeout(Some(WAIT)).expect("timeout");
-    got.extend(read_to_close(&mut s));
+    let bytes: Vec<[u8; 1]> = head.take(100).map(|&b| [b]).collect();
+    let (got, sent) = dribble(
+        &mut s,
+        bytes.iter().map(|b| &b[..]),
+        Duration::from_millis(100),
+    );
     let elapsed = started.elapsed();
     // The transcript format has no way to say "one byte every 100 ms", and
     // how many bytes got in depends on timing: the snapshot shows only the
@@ -182,25 +198,13 @@ fn slow_post_gets_408_at_the_body_deadline() {
     let mut s = srv.connect();
     s.write_all(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n")
         .expect("write the head");
-    s.set_read_timeout(Some(Duration::from_millis(50)))
-        .expect("timeout");
     let started = Instant::now();
-    let mut got = Vec::new();
-    let mut buf = [0u8; 1024];
-    for _ in 0..100 {
-        // At most 5 s of dribbling; the deadline should end it long before.
-        if s.write_all(b"a").is_err() {
-            break;
-        }
-        match s.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => got.extend_from_slice(&buf[..n]),
-            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
-            Err(_) => break,
-        }
-    }
-    s.set_read_timeout(Some(WAIT)).expect("timeout");
-    got.extend(read_to_close(&mut s));
+    // At most 5 s of dribbling; the deadline should end it long before.
+    let (got, _) = dribble(
+        &mut s,
+        std::iter::repeat_n(&b"a"[..], 100),
+        Duration::from_millis(50),
+    );
     let elapsed = started.elapsed();
     let t = String::from_utf8_lossy(&got);
     assert!(t.contains("408 Request Timeout"), "{t}");
@@ -483,24 +487,12 @@ fn dripping_empty_lines_gets_the_head_deadline() {
         ],
     );
     let mut s = srv.connect();
-    s.set_read_timeout(Some(Duration::from_millis(150)))
-        .expect("timeout");
     let started = Instant::now();
-    let mut got = Vec::new();
-    let mut buf = [0u8; 1024];
-    for _ in 0..40 {
-        if s.write_all(b"\r\n").is_err() {
-            break;
-        }
-        match s.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => got.extend_from_slice(&buf[..n]),
-            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
-            Err(_) => break,
-        }
-    }
-    s.set_read_timeout(Some(WAIT)).expect("timeout");
-    got.extend(read_to_close(&mut s));
+    let (got, _) = dribble(
+        &mut s,
+        std::iter::repeat_n(&b"\r\n"[..], 40),
+        Duration::from_millis(150),
+    );
     let t = wire(&got);
     assert!(t.starts_with("HTTP/1.1 408 Request Timeout"), "{t}");
     assert!(
