@@ -4,7 +4,10 @@
 //!
 //! This and `server.rs` are the only modules that touch sockets. The loop
 //! owns one read buffer and one write buffer for the life of the
-//! connection, so a request costs no allocation here.
+//! connection and reuses them from request to request. A request still
+//! costs one allocation: the parser's list of fields (`Request::headers`),
+//! made on every call to `parse_head`, and the head is parsed again after
+//! every read while its body arrives.
 //!
 //! ```text
 //!            bytes arrive                     head complete
@@ -28,8 +31,8 @@ use crate::chunked::{Decoded, Decoder, LAST_CHUNK, encode_chunk};
 use crate::date;
 use crate::error::ParseError;
 use crate::limits::{Limits, MAX_BLANK_LINES};
-use crate::request::{Request, Status, Version, parse_head};
-use crate::response::{BodyStream, ConnectionHeader, Response};
+use crate::request::{Request, Status, Version, parse_head, trim_ows};
+use crate::response::{BodyStream, ConnectionHeader, Response, StreamContext};
 use crate::server::{Conn, Service};
 use crate::status::StatusCode;
 
@@ -124,6 +127,9 @@ impl<H: Handler> Service for Http<H> {
     fn serve(&self, stream: TcpStream, conn: &Conn) {
         let mut c = Connection::new(stream, conn);
         let end = c.run(self);
+        for log in c.logs.drain(..) {
+            log.write(false);
+        }
         debug!(
             "conn {} ended: {end:?} after {} requests",
             conn.id(),
@@ -196,7 +202,7 @@ struct Connection<'c> {
     stream: TcpStream,
     conn: &'c Conn,
     /// Bytes read, `buf[start..end]` not yet used. Never shrinks below
-    /// `READ_BUF`, so a request costs no allocation.
+    /// `READ_BUF`, so reading a request costs no allocation.
     buf: Vec<u8>,
     start: usize,
     end: usize,
@@ -216,6 +222,8 @@ struct Connection<'c> {
     /// While waiting for a body: since when, and how many bytes have come
     /// since (for the body deadline, see `limits::BODY_TIMEOUT`).
     body_clock: Option<(Instant, usize)>,
+    /// Access-log lines of responses queued in `out`, not yet all sent.
+    logs: Vec<AccessLog>,
 }
 
 impl<'c> Connection<'c> {
@@ -239,6 +247,7 @@ impl<'c> Connection<'c> {
             chunked: None,
             continued: false,
             body_clock: None,
+            logs: Vec::new(),
         }
     }
 
@@ -260,7 +269,7 @@ impl<'c> Connection<'c> {
                         // §2.2; some clients send a CRLF after a body), not
                         // the start of a head: drop a few, or they would start
                         // the head deadline on an idle connection (an unasked
-                        // 408) and keep it busy during a shutdown (issue 8).
+                        // 408) and keep it busy during a shutdown.
                         let blank = pending
                             .chunks_exact(2)
                             .take_while(|pair| *pair == b"\r\n")
@@ -291,25 +300,17 @@ impl<'c> Connection<'c> {
                     (None, true) => None,
                 };
                 let body_missing = known_total.is_none_or(|total| pending.len() < total);
-                if http.expect_continue {
-                    match expectation(&request) {
-                        Expectation::Unknown => {
-                            warn!("{} -> 417 (unknown expectation)", self.conn.peer());
-                            return self.fail(StatusCode::EXPECTATION_FAILED);
-                        }
-                        // The body is not all here yet, so the client may be
-                        // waiting for our word before sending it.
-                        Expectation::Continue if body_missing && !self.continued => {
-                            match http.handler.preflight(&request) {
-                                Some(refusal) => return self.refuse_body(refusal),
-                                // Queued in `out`: it goes out before we wait for the body.
-                                None => {
-                                    self.out.extend_from_slice(CONTINUE);
-                                    self.continued = true;
-                                }
-                            }
-                        }
-                        Expectation::Continue | Expectation::None => {}
+                match expect_answer(http, &request, body_missing, self.continued) {
+                    ExpectAnswer::Proceed => {}
+                    // Queued in `out`: it goes out before we wait for the body.
+                    ExpectAnswer::Continue => {
+                        self.out.extend_from_slice(CONTINUE);
+                        self.continued = true;
+                    }
+                    ExpectAnswer::Refuse(refusal) => return self.refuse_body(refusal),
+                    ExpectAnswer::Unmeetable => {
+                        warn!("{} -> 417 (unknown expectation)", self.conn.peer());
+                        return self.fail(StatusCode::EXPECTATION_FAILED);
                     }
                 }
                 let total;
@@ -351,14 +352,18 @@ impl<'c> Connection<'c> {
                     || client_done
                     || self.served >= limits.max_requests_per_connection
                     || self.conn.draining();
-                let (close, stream) =
-                    answer(&http.handler, &request, last, &mut self.out, self.conn);
+                let answered = answer(&http.handler, &request, last, &mut self.out, self.conn);
+                self.logs.extend(answered.log);
                 self.start += total;
                 wait = Wait::Idle;
-                if let Some((stream, chunked)) = stream {
+                let mut close = answered.close;
+                if let Some((stream, chunked)) = answered.stream {
                     if let Err(e) = self.send_stream(stream, chunked) {
                         return End::Io(e.kind());
                     }
+                    // Its head did not say `Connection: close` (the shutdown
+                    // began after it was sent): the close follows the body.
+                    close |= self.conn.draining();
                 }
                 if close {
                     // ANCHOR: no_linger
@@ -378,6 +383,7 @@ impl<'c> Connection<'c> {
             if let Err(e) = self.flush() {
                 return End::Io(e.kind());
             }
+            self.log_sent(self.logs.len());
 
             // ANCHOR: idle_wait
             // 3. Wait for more bytes, as long as the current phase allows.
@@ -405,10 +411,13 @@ impl<'c> Connection<'c> {
             };
             self.make_room(wait);
             match self.read(timeout) {
+                Ok(0) if wait == Wait::Idle && self.conn.draining() => return End::Shutdown,
                 Ok(0) => return End::PeerClosed,
                 Ok(n) => {
                     match (wait, &mut self.body_clock) {
-                        (Wait::Idle, _) => self.conn.leave_idle(),
+                        // The shutdown closed us just as the request came:
+                        // it is not run (the client may safely retry it).
+                        (Wait::Idle, _) if !self.conn.leave_idle() => return End::Shutdown,
                         (Wait::Body(_), Some((_, got))) => *got += n,
                         _ => {}
                     }
@@ -543,8 +552,15 @@ impl<'c> Connection<'c> {
     /// without reading the body. The client, told no, will not send it, and
     /// may already have started to: the connection cannot go on.
     fn refuse_body(&mut self, refusal: Response) -> End {
+        let head_only = is_head(&self.buf[self.start..self.end]);
         let now = date::now();
-        refusal.encode(&mut self.out, &now, ConnectionHeader::Close, false, false);
+        refusal.encode(
+            &mut self.out,
+            &now,
+            ConnectionHeader::Close,
+            head_only,
+            false,
+        );
         self.close()
     }
     // ANCHOR_END: expect_continue
@@ -577,6 +593,14 @@ impl<'c> Connection<'c> {
     }
     // ANCHOR_END: decode_chunked
 
+    /// Write the access-log lines of the first `n` pending responses, whose
+    /// bytes have all been handed to the kernel.
+    fn log_sent(&mut self, n: usize) {
+        for log in self.logs.drain(..n.min(self.logs.len())) {
+            log.write(true);
+        }
+    }
+
     /// Answer a request that cannot be parsed, and close.
     fn reject(&mut self, e: ParseError) -> End {
         warn!("{} -> {} ({e:?})", self.conn.peer(), e.status().as_u16());
@@ -590,11 +614,15 @@ impl<'c> Connection<'c> {
     /// is the end of the connection, RFC 9112 §6.3 rule 8).
     fn send_stream(&mut self, mut stream: BodyStream, chunked: bool) -> io::Result<()> {
         self.flush()?; // the head, and any pipelined responses before it
+        self.log_sent(self.logs.len().saturating_sub(1)); // all but this one's
+        let conn = self.conn;
+        let draining = || conn.draining();
+        let cx = StreamContext::new(&draining);
         loop {
             // A body that panics halfway cannot become a 500 (the 200 is
             // already sent). Stopping without the last chunk tells the client
             // the body is incomplete; the connection then closes.
-            let piece = match catch_unwind(AssertUnwindSafe(|| stream.next())) {
+            let piece = match catch_unwind(AssertUnwindSafe(|| stream.next_piece(&cx))) {
                 Ok(Some(piece)) => piece,
                 Ok(None) => break,
                 Err(_) => {
@@ -608,6 +636,9 @@ impl<'c> Connection<'c> {
                 self.out.extend_from_slice(&piece);
             }
             self.flush()?;
+            if let Some(log) = self.logs.last_mut() {
+                log.body_bytes = log.body_bytes.saturating_add(piece.len());
+            }
         }
         if chunked {
             self.out.extend_from_slice(LAST_CHUNK);
@@ -624,12 +655,16 @@ impl<'c> Connection<'c> {
 
     /// Queue an error response after whatever is already queued (so
     /// pipelined responses keep their order), send, and close.
+    /// The response to a HEAD request has no content, even when it is an
+    /// error (RFC 9110 §9.3.2): a client that pipelines would read the
+    /// content as the start of the next response.
     fn fail(&mut self, status: StatusCode) -> End {
+        let head_only = is_head(&self.buf[self.start..self.end]);
         Response::error(status).encode(
             &mut self.out,
             &date::now(),
             ConnectionHeader::Close,
-            false,
+            head_only,
             false,
         );
         self.close()
@@ -646,6 +681,12 @@ impl<'c> Connection<'c> {
         if let Err(e) = self.flush() {
             return End::Io(e.kind());
         }
+        self.log_sent(self.logs.len());
+        // The response is with the kernel: give its memory back before the
+        // linger, which needs only a little room to read into.
+        self.out = Vec::new();
+        self.buf.truncate(READ_BUF);
+        self.buf.shrink_to_fit();
         let limits = self.conn.limits();
         let _ = self.stream.shutdown(std::net::Shutdown::Write);
         let deadline = Instant::now() + limits.linger_timeout;
@@ -675,6 +716,7 @@ impl<'c> Connection<'c> {
         if let Err(e) = self.flush() {
             return End::Io(e.kind());
         }
+        self.log_sent(self.logs.len());
         // Our FIN goes out now, even while the shutdown table still holds
         // a second handle to the socket.
         let _ = self.stream.shutdown(std::net::Shutdown::Write);
@@ -682,82 +724,147 @@ impl<'c> Connection<'c> {
     }
 }
 
+/// Whether the request at the front of `pending` is a HEAD request, read
+/// from its first bytes, so that it holds whether or not the rest of the
+/// head parsed (a HEAD with a bad field still must not get content). Leading
+/// empty lines are skipped as the parser skips them (RFC 9112 §2.2).
+fn is_head(mut pending: &[u8]) -> bool {
+    while let Some(rest) = pending.strip_prefix(b"\r\n") {
+        pending = rest;
+    }
+    pending.starts_with(b"HEAD ")
+}
+
 /// The interim response that invites the body (RFC 9110 §15.2.1).
 const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
 
-/// What the client's `Expect` field asks for.
-enum Expectation {
-    None,
-    /// `100-continue`: send 100 before reading the body.
-    Continue,
-    /// Anything else: we cannot meet it (417).
-    Unknown,
+/// What the client's `Expect` field lines ask for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Expectation {
+    /// `100-continue` is among them: send 100 before reading the body.
+    continue_: bool,
+    /// Something else is among them, which we cannot meet (417 from ch06).
+    unknown: bool,
 }
 
 /// RFC 9110 §10.1.1: `Expect = #expectation`; the only one defined is
-/// `100-continue` (case-insensitive). "A server that receives a 100-continue
-/// expectation in an HTTP/1.0 request MUST ignore that expectation."
+/// `100-continue` (case-insensitive, and it takes no parameters). `Expect`
+/// is a list: two field lines mean the same as one line with both values
+/// joined by a comma (RFC 9110 §5.3), and empty list elements are ignored
+/// (§5.6.1). "A server that receives a 100-continue expectation in an
+/// HTTP/1.0 request MUST ignore that expectation."
 fn expectation(request: &Request<'_>) -> Expectation {
-    let Some(value) = request.header("expect") else {
-        return Expectation::None;
+    let mut found = Expectation {
+        continue_: false,
+        unknown: false,
     };
     if request.version == Version::Http10 {
-        Expectation::None
-    } else if value.eq_ignore_ascii_case(b"100-continue") {
-        Expectation::Continue
-    } else {
-        Expectation::Unknown
+        return found;
+    }
+    let members = request
+        .headers_named("expect")
+        .flat_map(|value| value.split(|&b| b == b','))
+        .map(trim_ows)
+        .filter(|member| !member.is_empty());
+    for member in members {
+        if member.eq_ignore_ascii_case(b"100-continue") {
+            found.continue_ = true;
+        } else {
+            found.unknown = true;
+        }
+    }
+    found
+}
+
+/// What to do about the request's expectations, before waiting for its body.
+enum ExpectAnswer {
+    /// Nothing to do: no expectation, the body is here, or 100 was sent.
+    Proceed,
+    /// Send `100 Continue`, then read the body.
+    Continue,
+    /// The handler refuses the request whatever its body: answer now (ch06).
+    Refuse(Response),
+    /// An expectation we cannot meet: 417 (ch06).
+    Unmeetable,
+}
+
+// ANCHOR: expect_answer
+/// RFC 9110 §10.1.1: a client that sent `Expect: 100-continue` may wait for
+/// our word before it sends the body, and "an origin server MUST, upon
+/// receiving [it], either immediately respond with a final status code [...]
+/// or immediately send a 100 (Continue) response". Every step invites the
+/// body; with [`Http::expect_continue`] (ch06) the handler may refuse it
+/// first, and any other expectation gets 417 (which the RFC allows; steps
+/// 02–05 ignore it).
+fn expect_answer<H: Handler>(
+    http: &Http<H>,
+    request: &Request<'_>,
+    body_missing: bool,
+    continued: bool,
+) -> ExpectAnswer {
+    let expect = expectation(request);
+    if http.expect_continue && expect.unknown {
+        return ExpectAnswer::Unmeetable;
+    }
+    // The body is not all here yet, so the client may be waiting for us.
+    if !expect.continue_ || !body_missing || continued {
+        return ExpectAnswer::Proceed;
+    }
+    let refusal = http
+        .expect_continue
+        .then(|| http.handler.preflight(request))
+        .flatten();
+    match refusal {
+        Some(refusal) => ExpectAnswer::Refuse(refusal),
+        None => ExpectAnswer::Continue,
     }
 }
+// ANCHOR_END: expect_answer
 
 // ANCHOR: wants_close
 /// Whether the client asked for this to be the last request (RFC 9112 §9.3):
 /// HTTP/1.1 persists unless it says `Connection: close`; HTTP/1.0 closes
-/// unless it says `Connection: keep-alive`.
+/// unless it says `Connection: keep-alive` (and not also `close`).
 fn wants_close(request: &Request<'_>) -> bool {
     match request.version {
         Version::Http11 => request.has_token("connection", "close"),
-        Version::Http10 => !request.has_token("connection", "keep-alive"),
+        // `close` wins over `keep-alive` wherever it appears (RFC 9112 §9.6:
+        // a server that receives `close` MUST initiate closure).
+        Version::Http10 => {
+            request.has_token("connection", "close")
+                || !request.has_token("connection", "keep-alive")
+        }
     }
 }
 // ANCHOR_END: wants_close
 
 // ANCHOR: answer
-/// Call the handler and append its response to `out`. Returns whether the
-/// connection must close after it: when `last` says so, when the server
-/// started draining meanwhile (ch05), after a 5xx (a server error may
-/// have left who-knows-what unread or half-done), or after a body streamed
-/// to an HTTP/1.0 client (ch06). Also returns a streamed body still to be
-/// sent, and whether to send it chunked.
+/// What answering one request left to do.
+struct Answered {
+    /// The connection must close after this response.
+    close: bool,
+    /// A streamed body still to be sent, and whether to send it chunked.
+    stream: Option<(BodyStream, bool)>,
+    /// The access-log line, written once the response's last byte is sent.
+    log: Option<AccessLog>,
+}
+
+/// Call the handler and append its response to `out`. The connection must
+/// close after it when `last` says so, when the server started draining
+/// meanwhile (ch05), after a 5xx (a server error may have left
+/// who-knows-what unread or half-done), or after a body streamed to an
+/// HTTP/1.0 client (ch06).
 fn answer<H: Handler>(
     handler: &H,
     request: &Request<'_>,
     last: bool,
     out: &mut Vec<u8>,
     conn: &Conn,
-) -> (bool, Option<(BodyStream, bool)>) {
+) -> Answered {
     // From here the request is in flight: a shutdown lets it finish (ch05).
     debug!("conn {}: {} {}", conn.id(), request.method, request.path());
     let started = Instant::now();
-    // A panicking handler must not take the connection's thread (and the
-    // client's answer) with it: it becomes a 500, and the server goes on.
-    let mut response = match catch_unwind(AssertUnwindSafe(|| handler.handle(request))) {
-        Ok(response) => match response.check() {
-            Ok(()) => response,
-            Err(why) => {
-                error!(
-                    "{} {}: handler returned a bad response: {why}",
-                    request.method,
-                    request.path()
-                );
-                Response::error(StatusCode::INTERNAL_SERVER_ERROR)
-            }
-        },
-        Err(_) => {
-            error!("{} {}: handler panicked", request.method, request.path());
-            Response::error(StatusCode::INTERNAL_SERVER_ERROR)
-        }
-    };
+    let mut response = call(handler, request);
     // `draining` is read again after the handler: a shutdown that began while
     // it ran must still put `Connection: close` on this, the last response.
     let streamed = response.stream.is_some() && !response.status.is_bodiless();
@@ -773,19 +880,91 @@ fn answer<H: Handler>(
     };
     let head_only = request.method == "HEAD";
     response.encode(out, &date::now(), connection, head_only, chunked);
-    info!(
-        "{} \"{} {}\" {} {}B {:?}",
-        conn.peer(),
-        request.method,
-        request.path(),
-        response.status.as_u16(),
-        response.body.len(),
-        started.elapsed()
-    );
-    let stream = response.stream.take().filter(|_| streamed && !head_only);
-    (close, stream.map(|s| (s, chunked)))
+    let sends_body = !head_only && !response.status.is_bodiless();
+    let body_bytes = if sends_body && !streamed {
+        response.body.len()
+    } else {
+        0 // a streamed body is counted as it goes out
+    };
+    let log = AccessLog::start(conn, request, response.status, body_bytes, started);
+    let stream = response.stream.take().filter(|_| streamed && sends_body);
+    Answered {
+        close,
+        stream: stream.map(|s| (s, chunked)),
+        log,
+    }
 }
 // ANCHOR_END: answer
+
+/// Run the handler. A panicking handler must not take the connection's
+/// thread (and the client's answer) with it: it becomes a 500, and the
+/// server goes on. So does a response that fails [`Response::check`].
+fn call<H: Handler>(handler: &H, request: &Request<'_>) -> Response {
+    match catch_unwind(AssertUnwindSafe(|| handler.handle(request))) {
+        Ok(response) => match response.check() {
+            Ok(()) => response,
+            Err(why) => {
+                error!(
+                    "{} {}: handler returned a bad response: {why}",
+                    request.method, request.target
+                );
+                Response::error(StatusCode::INTERNAL_SERVER_ERROR)
+            }
+        },
+        Err(_) => {
+            error!("{} {}: handler panicked", request.method, request.target);
+            Response::error(StatusCode::INTERNAL_SERVER_ERROR)
+        }
+    }
+}
+
+/// One access-log line (at `info`), kept until the response's last byte has
+/// been handed to the kernel, so that it tells what was really sent: the
+/// request target as the client sent it (query included), the body bytes
+/// written (none for HEAD, 204 or 304; a streamed body's as they go out) and
+/// the time from the request to the last byte.
+struct AccessLog {
+    /// `peer "METHOD target" status`, made while the request is at hand.
+    line: String,
+    /// Body bytes written (not counting chunked framing).
+    body_bytes: usize,
+    /// When the handler was called.
+    started: Instant,
+}
+
+impl AccessLog {
+    /// `None` when `info` is off: then a request costs no log allocation.
+    fn start(
+        conn: &Conn,
+        request: &Request<'_>,
+        status: StatusCode,
+        body_bytes: usize,
+        started: Instant,
+    ) -> Option<AccessLog> {
+        log::log_enabled!(log::Level::Info).then(|| AccessLog {
+            line: format!(
+                "{} \"{} {}\" {}",
+                conn.peer(),
+                request.method,
+                request.target,
+                status.as_u16()
+            ),
+            body_bytes,
+            started,
+        })
+    }
+
+    /// Write the line: the response was sent whole (`sent`), or not.
+    fn write(self, sent: bool) {
+        let elapsed = self.started.elapsed();
+        let (line, bytes) = (self.line, self.body_bytes);
+        if sent {
+            info!("{line} {bytes}B {elapsed:?}");
+        } else {
+            info!("{line} {bytes}B {elapsed:?} (not all sent: the connection failed)");
+        }
+    }
+}
 
 // ANCHOR: rate_deadline
 /// `start + base + bytes / rate` (rate in bytes per second): the deadline

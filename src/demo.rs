@@ -17,7 +17,7 @@ use std::thread;
 use std::time::Duration;
 
 use crate::request::Request;
-use crate::response::{Response, TEXT_PLAIN};
+use crate::response::{BodyStream, Response, TEXT_PLAIN};
 use crate::router::{HandlerResult, Params, Router};
 use crate::status::StatusCode;
 
@@ -139,11 +139,21 @@ pub fn stream(_: &Request<'_>, params: &Params<'_>) -> HandlerResult {
             "usage: /stream?n=N&ms=M (whole numbers)\n",
         ));
     };
-    let pieces = (1..=n).map(move |i| {
-        if i > 1 {
+    let mut sent = 0;
+    let pieces = BodyStream::from_fn(move |cx| {
+        if sent == n {
+            return None;
+        }
+        if sent > 0 {
             thread::sleep(Duration::from_millis(ms));
         }
-        format!("piece {i} of {n}\n").into_bytes()
+        // A shutdown ends the stream early, but properly: the client gets
+        // the last chunk, a complete (shorter) body, then the close.
+        if cx.draining() {
+            return None;
+        }
+        sent += 1;
+        Some(format!("piece {sent} of {n}\n").into_bytes())
     });
     Ok(Response::stream(StatusCode::OK, TEXT_PLAIN, pieces))
 }

@@ -50,6 +50,18 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// mini-redis uses 250.
 pub const MAX_CONNECTIONS: usize = 256;
 
+/// Most connections that are closing at once beyond [`MAX_CONNECTIONS`].
+///
+/// A connection sending its last response stops counting against
+/// `MAX_CONNECTIONS`, so that its client can reconnect the moment it has
+/// read that response. But it still holds a thread and the response until
+/// the client has taken it (up to [`WRITE_TIMEOUT`] plus its size at
+/// [`MIN_SEND_RATE`]) and the linger is over. Past this many, a closing
+/// connection keeps counting as open, so the two caps together bound the
+/// threads: at most `MAX_CONNECTIONS + MAX_CLOSING`. A closing
+/// connection that cannot move stays what it was: open, counted, bounded.
+pub const MAX_CLOSING: usize = 64;
+
 /// How long a connection may sit idle before its first request, or between
 /// two requests, before we close it quietly (no 408: RFC 9112 §9.5 lets a
 /// server close an idle connection at any time, and an unasked-for 408 would
@@ -142,6 +154,8 @@ pub struct Limits {
     pub max_body_bytes: usize,
     /// See [`MAX_CONNECTIONS`].
     pub max_connections: usize,
+    /// See [`MAX_CLOSING`].
+    pub max_closing: usize,
     /// See [`IDLE_TIMEOUT`].
     pub idle_timeout: Duration,
     /// See [`HEAD_TIMEOUT`].
@@ -174,6 +188,7 @@ impl Default for Limits {
             max_headers: MAX_HEADERS,
             max_body_bytes: MAX_BODY_BYTES,
             max_connections: MAX_CONNECTIONS,
+            max_closing: MAX_CLOSING,
             idle_timeout: IDLE_TIMEOUT,
             head_timeout: HEAD_TIMEOUT,
             body_timeout: BODY_TIMEOUT,
@@ -246,6 +261,7 @@ impl Limits {
         size("RAWHTTP_MAX_HEADERS", &mut l.max_headers)?;
         size("RAWHTTP_MAX_BODY_BYTES", &mut l.max_body_bytes)?;
         size("RAWHTTP_MAX_CONNECTIONS", &mut l.max_connections)?;
+        size("RAWHTTP_MAX_CLOSING", &mut l.max_closing)?;
         millis("RAWHTTP_IDLE_TIMEOUT_MS", &mut l.idle_timeout)?;
         millis("RAWHTTP_HEAD_TIMEOUT_MS", &mut l.head_timeout)?;
         millis("RAWHTTP_BODY_TIMEOUT_MS", &mut l.body_timeout)?;

@@ -28,22 +28,55 @@ pub enum ConnectionHeader {
 }
 
 /// A body produced piece by piece, while the response is being sent (ch06):
-/// each item is sent as soon as the iterator yields it. Its length is not
-/// known in advance, so it goes out chunked (HTTP/1.1) or until the
-/// connection closes (HTTP/1.0).
-pub struct BodyStream(Box<dyn Iterator<Item = Vec<u8>> + Send>);
+/// each piece is sent as soon as it is produced. Its length is not known in
+/// advance, so it goes out chunked (HTTP/1.1) or until the connection
+/// closes (HTTP/1.0).
+pub struct BodyStream(Box<NextPiece>);
 
-impl BodyStream {
-    /// Stream the pieces `pieces` yields (it may block between them).
-    pub fn new(pieces: impl Iterator<Item = Vec<u8>> + Send + 'static) -> BodyStream {
-        BodyStream(Box::new(pieces))
+/// What a [`BodyStream`] calls for each piece.
+type NextPiece = dyn FnMut(&StreamContext<'_>) -> Option<Vec<u8>> + Send;
+
+/// What a streamed body learns each time it is asked for its next piece.
+pub struct StreamContext<'a> {
+    draining: &'a dyn Fn() -> bool,
+}
+
+impl<'a> StreamContext<'a> {
+    /// A context whose `draining` asks `draining` (the connection's view of
+    /// the shutdown).
+    pub fn new(draining: &'a dyn Fn() -> bool) -> StreamContext<'a> {
+        StreamContext { draining }
+    }
+
+    /// Whether the server is shutting down (ch05). A long stream should
+    /// then end soon, with its proper end (the last chunk), rather than be
+    /// cut mid-body at the drain deadline: its response head is already
+    /// sent, so it cannot say `Connection: close` any more, and the
+    /// connection closes after it.
+    pub fn draining(&self) -> bool {
+        (self.draining)()
     }
 }
 
-impl Iterator for BodyStream {
-    type Item = Vec<u8>;
-    fn next(&mut self) -> Option<Vec<u8>> {
-        self.0.next()
+impl BodyStream {
+    /// Stream the pieces `pieces` yields (it may block between them). It
+    /// cannot hear of a shutdown; see [`BodyStream::from_fn`].
+    pub fn new(mut pieces: impl Iterator<Item = Vec<u8>> + Send + 'static) -> BodyStream {
+        BodyStream(Box::new(move |_: &StreamContext<'_>| pieces.next()))
+    }
+
+    /// Stream what `next` returns, until it returns `None`. It is given a
+    /// [`StreamContext`] each time, so it can end early when the server
+    /// drains.
+    pub fn from_fn(
+        next: impl FnMut(&StreamContext<'_>) -> Option<Vec<u8>> + Send + 'static,
+    ) -> BodyStream {
+        BodyStream(Box::new(next))
+    }
+
+    /// The next piece, or `None` at the end of the body.
+    pub fn next_piece(&mut self, cx: &StreamContext<'_>) -> Option<Vec<u8>> {
+        (self.0)(cx)
     }
 }
 
@@ -129,11 +162,11 @@ impl Response {
     pub fn stream(
         status: StatusCode,
         content_type: impl Into<Cow<'static, str>>,
-        pieces: impl Iterator<Item = Vec<u8>> + Send + 'static,
+        body: BodyStream,
     ) -> Response {
         Response {
             content_type: Some(content_type.into()),
-            stream: Some(BodyStream::new(pieces)),
+            stream: Some(body),
             ..Response::new(status)
         }
     }
@@ -304,7 +337,11 @@ mod tests {
 
     #[test]
     fn streamed_body_is_announced_not_written() {
-        let r = Response::stream(StatusCode::OK, "text/plain", std::iter::empty());
+        let r = Response::stream(
+            StatusCode::OK,
+            "text/plain",
+            BodyStream::new(std::iter::empty()),
+        );
         let s = encoded(&r, ConnectionHeader::Omit, false);
         assert!(
             s.ends_with("Content-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n"),

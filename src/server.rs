@@ -9,14 +9,14 @@ use std::io;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::mpsc::{self, RecvTimeoutError, SendError, SyncSender};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
 
 use log::{debug, error, info, warn};
 
 use crate::limits::Limits;
-use crate::shutdown::{Drained, Shutdown, Slot};
+use crate::shutdown::{Drained, Shutdown, Slot, lock};
 
 /// What runs on each accepted connection, on its own thread.
 pub trait Service: Send + Sync + 'static {
@@ -72,16 +72,21 @@ impl Conn {
     }
 
     /// Call when bytes of a new request have arrived: from now on the
-    /// shutdown waits for this connection instead of closing it.
-    pub fn leave_idle(&self) {
-        self.slot.leave_idle();
+    /// shutdown waits for this connection instead of closing it. Returns
+    /// `false` when the shutdown closed the connection first: then the
+    /// request must not be run (a request is answered, or never run).
+    #[must_use]
+    pub fn leave_idle(&self) -> bool {
+        self.slot.leave_idle()
     }
 
     /// Call before sending the last response: from now on this connection
     /// does not count against `max_connections` (its client may already be
-    /// reconnecting), though the shutdown still waits for it.
-    pub fn closing(&self) {
-        self.slot.closing();
+    /// reconnecting), though the shutdown still waits for it, and it counts
+    /// against `max_closing` instead. Returns `false` when `max_closing`
+    /// connections are closing already: this one keeps counting as open.
+    pub fn closing(&self) -> bool {
+        self.shutdown.closing(&self.slot, self.limits.max_closing)
     }
 }
 
@@ -281,12 +286,6 @@ impl Threads {
     }
 }
 // ANCHOR_END: threads
-
-/// A poisoned lock only means another thread panicked while holding it;
-/// the list inside is still a valid list.
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
-}
 
 /// Accept can fail for reasons that pass (a client that reset before we
 /// accepted it) and ones that last a while (out of file descriptors). Log,

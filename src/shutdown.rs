@@ -14,7 +14,7 @@
 use std::collections::HashMap;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream};
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering::SeqCst};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -37,6 +37,9 @@ struct Inner {
     /// Every open connection, so `trigger` can close the idle ones and the
     /// deadline can cut the rest. Its length is the connection count.
     conns: Mutex<HashMap<u64, Arc<Slot>>>,
+    /// How many slots in `conns` are `CLOSING`. Changed only with `conns`
+    /// locked, so the two always agree.
+    closing: AtomicUsize,
     /// Signalled each time a connection leaves `conns`: the drain waits on it.
     conn_closed: Condvar,
     /// Source of connection ids.
@@ -59,7 +62,8 @@ const CLOSING: u8 = 3;
 pub(crate) struct Slot {
     /// `BUSY` (reading or answering a request), `IDLE` (waiting for one),
     /// `CLOSED` (shut down by `trigger` while idle), or `CLOSING` (sending
-    /// its last response; it no longer counts against `max_connections`).
+    /// its last response and closing: it no longer counts against
+    /// `max_connections`, but against `max_closing`; see `closing`).
     state: AtomicU8,
     /// A second handle to the socket, for shutting it down from outside.
     stream: TcpStream,
@@ -77,15 +81,19 @@ impl Slot {
         !shutdown.is_draining()
     }
 
-    pub(crate) fn leave_idle(&self) {
-        let _ = self.state.compare_exchange(IDLE, BUSY, SeqCst, SeqCst);
+    /// Bytes of a request have arrived. Returns `false` when the shutdown
+    /// got there first and has already closed the socket: then the request
+    /// must not run, because its response could not be sent, and a client
+    /// that saw no response may safely retry a request that never ran. The
+    /// compare-exchange decides the race: exactly one side wins it.
+    pub(crate) fn leave_idle(&self) -> bool {
+        match self.state.compare_exchange(IDLE, BUSY, SeqCst, SeqCst) {
+            Ok(_) => true,
+            // Only `trigger` moves a slot out of `IDLE` behind our back.
+            Err(state) => state != CLOSED,
+        }
     }
     // ANCHOR_END: idle_race
-
-    /// The connection is about to send its last response and close.
-    pub(crate) fn closing(&self) {
-        self.state.store(CLOSING, SeqCst);
-    }
 }
 
 impl Shutdown {
@@ -164,21 +172,15 @@ impl Shutdown {
     /// Add a connection to the table, unless `max` are open already.
     /// Returns its id and slot.
     ///
-    /// A connection that is sending its last response does not count: its
-    /// client may reconnect the moment it has read that response, before our
-    /// thread has finished closing, and must not get a 503 for it. So the
-    /// table can briefly hold more than `max`, one extra per connection that
-    /// is closing (which takes at most `linger_timeout`).
+    /// A connection that is closing (see [`Shutdown::closing`]) does not
+    /// count: its client may reconnect the moment it has read the last
+    /// response, before our thread has finished closing, and must not get a
+    /// 503 for it.
     pub(crate) fn register(&self, stream: &TcpStream, max: usize) -> Option<(u64, Arc<Slot>)> {
         let mut conns = lock(&self.inner.conns);
-        if conns.len() >= max {
-            let open = conns
-                .values()
-                .filter(|s| s.state.load(SeqCst) != CLOSING)
-                .count();
-            if open >= max {
-                return None;
-            }
+        let open = conns.len().saturating_sub(self.inner.closing.load(SeqCst));
+        if open >= max {
+            return None;
         }
         // Without a second handle we could not close it from outside; such a
         // connection is refused like one over the limit (it never happens in
@@ -194,9 +196,43 @@ impl Shutdown {
     }
     // ANCHOR_END: register
 
+    // ANCHOR: closing
+    /// The connection is about to send its last response and close: from
+    /// now on it stops counting against `max_connections`, unless `max`
+    /// connections are closing already. Returns whether it moved.
+    ///
+    /// Closing still costs a thread and the response's memory until the
+    /// client has taken the response (which a client that does not read can
+    /// stretch to `write_timeout` plus the response's size at
+    /// `min_send_rate`) and the linger is over. Without this second cap,
+    /// clients that each leave a large last response unread could open
+    /// connections without end, every one of them "closing".
+    pub(crate) fn closing(&self, slot: &Slot, max: usize) -> bool {
+        let _conns = lock(&self.inner.conns); // `closing` agrees with the states
+        if self.inner.closing.load(SeqCst) >= max {
+            return false;
+        }
+        if slot
+            .state
+            .compare_exchange(BUSY, CLOSING, SeqCst, SeqCst)
+            .is_err()
+        {
+            return false; // already closing, or closed by the drain
+        }
+        self.inner.closing.fetch_add(1, SeqCst);
+        true
+    }
+    // ANCHOR_END: closing
+
     /// Remove a connection from the table and wake the drain.
     pub(crate) fn unregister(&self, id: u64) {
-        lock(&self.inner.conns).remove(&id);
+        let mut conns = lock(&self.inner.conns);
+        if let Some(slot) = conns.remove(&id) {
+            if slot.state.load(SeqCst) == CLOSING {
+                self.inner.closing.fetch_sub(1, SeqCst);
+            }
+        }
+        drop(conns);
         self.inner.conn_closed.notify_all();
     }
 
@@ -231,9 +267,10 @@ impl Shutdown {
     }
 }
 
-/// Lock, ignoring poisoning: the data behind these locks stays consistent
-/// even if a thread panicked while holding one (each update is one call).
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+/// Lock, ignoring poisoning: the data behind the server's locks stays
+/// consistent even if a thread panicked while holding one (each update is
+/// one call), so a panic elsewhere must not stop the server.
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 

@@ -502,3 +502,62 @@ fn dripping_empty_lines_gets_the_head_deadline() {
     );
     still_serves(&srv);
 }
+
+/// A connection sending its last response stops counting against
+/// `max_connections` (so its client can reconnect at once), but it still
+/// holds a thread and the response until the client takes it. Clients that
+/// each leave a large last response unread used to get past the cap without
+/// limit (each was "closing"); now closing connections have a cap of their
+/// own (`RAWHTTP_MAX_CLOSING`), past which a closing connection still
+/// counts as open. Here: a cap of 2 and 1; three such clients are served
+/// (one closing, two counted), the fourth is refused.
+#[test]
+fn unread_last_responses_cannot_get_past_the_cap() {
+    let srv = spawn(
+        "step05",
+        &[
+            ("RAWHTTP_MAX_CONNECTIONS", "2"),
+            ("RAWHTTP_MAX_CLOSING", "1"),
+            // Long enough for the test to look while the writes are blocked.
+            ("RAWHTTP_WRITE_TIMEOUT_MS", "5000"),
+            ("RAWHTTP_MAX_BODY_BYTES", "8388608"),
+        ],
+    );
+    // The echo of 8 MiB is more than the socket buffers on both sides hold
+    // while we do not read (Linux lets a send buffer grow to 4 MiB).
+    let body = vec![b'x'; 8 * 1024 * 1024];
+    let head = format!(
+        "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    let mut request = head.into_bytes();
+    request.extend_from_slice(&body);
+    let mut held = Vec::new();
+    for id in 0..3 {
+        let mut c = srv.connect();
+        c.write_all(&request).expect("send the upload");
+        srv.wait_for_log(&format!("conn {id}: POST /echo"));
+        held.push(c);
+    }
+    let mut fourth = srv.connect();
+    let _ = fourth.write_all(b"GET /plaintext HTTP/1.1\r\nHost: x\r\n\r\n");
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+        match fourth.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+        }
+    }
+    let head = String::from_utf8_lossy(&got);
+    assert!(
+        head.starts_with("HTTP/1.1 503 Service Unavailable\r\n"),
+        "three unread last responses, a cap of 2 + 1 closing, and a fourth got:\n{head}\n{}",
+        srv.log()
+    );
+    drop(held); // the blocked writes fail; the threads come back
+    for id in 0..3 {
+        srv.wait_for_log(&format!("conn {id} closed"));
+    }
+    still_serves(&srv);
+}

@@ -425,4 +425,138 @@ snapshot_cases! {
     head_then_post_pipelined: b"HEAD /hello/ada HTTP/1.1\r\nHost: x\r\n\r\nPOST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello";
     http_1_0_keep_alive_then_close: b"GET /plaintext HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /plaintext HTTP/1.0\r\n\r\n";
     bad_request_mid_pipeline_closes: b"GET /plaintext HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost : x\r\n\r\nGET /plaintext HTTP/1.1\r\nHost: x\r\n\r\n";
+    // `close` wins over `keep-alive` (RFC 9112 §9.6), in one line or two.
+    http_1_0_close_wins_over_keep_alive: b"GET /plaintext HTTP/1.0\r\nConnection: keep-alive, close\r\n\r\n";
+    http_1_0_close_on_a_second_line: b"GET /plaintext HTTP/1.0\r\nConnection: keep-alive\r\nConnection: close\r\n\r\n";
+    // An error answering HEAD has no content either (RFC 9110 §9.3.2).
+    head_chunked_gets_501_without_content: b"HEAD /plaintext HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+}
+
+/// Every step that reads a body meets RFC 9110 §10.1.1's MUST: a client
+/// that asks `Expect: 100-continue` gets `100 Continue` at once, not a wait
+/// for a body it holds back (ch06 adds refusing the body first, and 417).
+#[test]
+fn expect_continue_gets_100_before_the_body() {
+    for step in ["step02", "step03", "step04", "step05"] {
+        let srv = spawn_step(step);
+        let mut x = Exchange::new(&srv);
+        x.send(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n")
+            .recv() // the client waits for this before it sends the body
+            .send(b"hello")
+            .recv_until_close();
+        let t = x.transcript();
+        assert!(
+            t.contains("HTTP/1.1 100 Continue\\r\\n\n\\r\\n\n--> client sends (5 bytes)"),
+            "{step}: no 100 before the body:\n{t}"
+        );
+        if step == "step05" {
+            snap!("expect_continue_gets_100", t);
+        }
+    }
+}
+
+/// The access log tells what was sent: the target with its query, the body
+/// bytes really written (none for HEAD), once the last byte is out.
+#[test]
+fn access_log_shows_the_target_and_the_bytes_sent() {
+    let srv = spawn_step("step05");
+    let mut x = Exchange::new(&srv);
+    x.send(b"GET /slow?ms=10 HTTP/1.1\r\nHost: x\r\n\r\n")
+        .recv()
+        .send(b"HEAD /plaintext HTTP/1.1\r\nHost: x\r\n\r\n")
+        .recv_head()
+        .send(b"GET /plaintext HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .recv_until_close();
+    srv.wait_for_log("\"GET /slow?ms=10\" 200 12B ");
+    srv.wait_for_log("\"HEAD /plaintext\" 200 0B ");
+    srv.wait_for_log("\"GET /plaintext\" 200 13B ");
+}
+
+/// A request that arrives on an idle keep-alive connection just as the
+/// shutdown closes idle connections is either answered or never run: the
+/// client that sees the connection close without a response may safely
+/// retry it. Before the fix, the shutdown could close the socket between
+/// the read and the handler, and the handler ran anyway (for a POST, the
+/// client could not know whether it happened). A race, so it is run many
+/// times, in-process (no signals, no child processes): 15 rounds of 60
+/// connections whose requests are sent while the shutdown runs.
+#[test]
+fn a_request_racing_the_shutdown_is_answered_or_never_run() {
+    use rawhttp::{conn, limits::Limits, request::Request, response::Response, server};
+    use rawhttp::{shutdown::Shutdown, status::StatusCode};
+    use std::net::TcpListener;
+    use std::sync::{Arc, Barrier, Mutex};
+
+    const CONNS: usize = 60;
+    let mut lost = Vec::new();
+    for round in 0..15 {
+        let ran = Arc::new(Mutex::new(Vec::<String>::new()));
+        let record = Arc::clone(&ran);
+        let handler = move |r: &Request<'_>| {
+            record.lock().unwrap().push(r.target.to_string());
+            Response::text(StatusCode::OK, "ok\n")
+        };
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let shutdown = Shutdown::new();
+        let drain = shutdown.clone();
+        let server = thread::spawn(move || {
+            server::run_until(
+                listener,
+                Limits::default(),
+                conn::keep_alive(handler),
+                &drain,
+            )
+        });
+        // Make every connection idle: one request answered, the next not sent.
+        let mut clients: Vec<TcpStream> = (0..CONNS)
+            .map(|_| {
+                let mut c = TcpStream::connect(addr).unwrap();
+                c.set_read_timeout(Some(WAIT)).unwrap();
+                c.write_all(b"GET /warm HTTP/1.1\r\nHost: x\r\n\r\n")
+                    .unwrap();
+                let mut got = Vec::new();
+                let mut buf = [0u8; 512];
+                while response_len(&got, false).is_none() {
+                    let n = c.read(&mut buf).unwrap();
+                    assert!(n > 0, "closed before the warm-up response");
+                    got.extend_from_slice(&buf[..n]);
+                }
+                c
+            })
+            .collect();
+        let start = Arc::new(Barrier::new(2));
+        let go = Arc::clone(&start);
+        let trigger = shutdown.clone();
+        let triggering = thread::spawn(move || {
+            go.wait();
+            trigger.trigger();
+        });
+        start.wait();
+        for (i, c) in clients.iter_mut().enumerate() {
+            let _ = c.write_all(format!("GET /c{i} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes());
+        }
+        triggering.join().unwrap();
+        let answered: Vec<bool> = clients
+            .iter_mut()
+            .map(|c| {
+                let mut got = Vec::new();
+                let _ = c.read_to_end(&mut got);
+                response_len(&got, false).is_some()
+            })
+            .collect();
+        drop(clients);
+        let drained = server.join().unwrap().unwrap();
+        assert_eq!(drained.forced, 0, "round {round}: the drain was cut");
+        let ran = ran.lock().unwrap();
+        for (i, answered) in answered.iter().enumerate() {
+            if !answered && ran.contains(&format!("/c{i}")) {
+                lost.push(format!("round {round}: /c{i}"));
+            }
+        }
+    }
+    assert!(
+        lost.is_empty(),
+        "requests that ran but whose client got no response: {lost:?}"
+    );
 }

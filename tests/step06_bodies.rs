@@ -29,6 +29,12 @@ snapshot_cases! {
     stream_bad_query: b"GET /stream?n=x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
     // Expectations
     unknown_expectation: b"POST /echo HTTP/1.1\r\nHost: x\r\nExpect: the-unexpected\r\nContent-Length: 3\r\n\r\n";
+    // `Expect` is a list: two lines mean what one comma-joined line means.
+    unknown_expectation_on_a_second_line: b"POST /echo HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nExpect: foo\r\nContent-Length: 3\r\n\r\n";
+    // Errors answering HEAD have no content (RFC 9110 §9.3.2).
+    head_unknown_expectation: b"HEAD /plaintext HTTP/1.1\r\nHost: x\r\nExpect: bogus\r\n\r\n";
+    head_refused_before_the_body: b"HEAD /nope HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n";
+    head_chunk_too_large: b"HEAD /plaintext HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nfffffff\r\n";
 }
 
 #[test]
@@ -174,4 +180,47 @@ fn step05_still_refuses_chunked_with_501() {
     let t = srv
         .exchange(b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
     assert!(t.contains("501 Not Implemented"), "{t}");
+}
+
+/// A shutdown ends a streamed response early but properly: the producer
+/// hears of the drain, the body ends with the last chunk, the connection
+/// closes after it, and the process exits 0 long before the grace is over
+/// (before, the stream ran on until the drain deadline cut it mid-body,
+/// and the exit status was 1).
+#[test]
+fn a_stream_ends_properly_when_the_server_drains() {
+    let mut srv = spawn_step("step06");
+    let mut s = srv.connect();
+    std::io::Write::write_all(
+        &mut s,
+        b"GET /stream?n=100&ms=50 HTTP/1.1\r\nHost: x\r\n\r\n",
+    )
+    .expect("write");
+    let mut got = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !got.windows(11).any(|w| w == b"piece 2 of ") {
+        let n = s.read(&mut buf).expect("read");
+        assert!(n > 0, "closed early");
+        got.extend_from_slice(&buf[..n]);
+    }
+    srv.signal("TERM");
+    s.read_to_end(&mut got).expect("read to the close");
+    let (code, _) = srv.wait_exit(common::WAIT);
+    let text = String::from_utf8_lossy(&got).into_owned();
+    assert!(got.ends_with(b"\r\n0\r\n\r\n"), "no last chunk:\n{text}");
+    assert!(
+        !text.contains("piece 100 of"),
+        "the stream ran to its end:\n{text}"
+    );
+    assert_eq!(code, Some(0), "a clean drain exits 0:\n{}", srv.log());
+}
+
+/// The access log of a streamed response is written after its last byte,
+/// with the bytes really sent (the pieces, not the chunk framing).
+#[test]
+fn access_log_counts_the_bytes_of_a_stream() {
+    let srv = spawn_step("step06");
+    srv.exchange(b"GET /stream?n=3&ms=0 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    // "piece 1 of 3\n" is 13 bytes; three of them.
+    srv.wait_for_log("\"GET /stream?n=3&ms=0\" 200 39B ");
 }
