@@ -13,8 +13,14 @@
 //!
 //! chunk-ext      = *( BWS ";" BWS chunk-ext-name
 //!                     [ BWS "=" BWS chunk-ext-val ] )
+//! chunk-ext-name = token
+//! chunk-ext-val  = token / quoted-string
 //! trailer-section = *( field-line CRLF )
 //! ```
+//!
+//! (RFC 9112 §7.1.1, <https://www.rfc-editor.org/rfc/rfc9112#section-7.1.1>;
+//! `token`, `quoted-string` and `BWS` are RFC 9110 §5.6.2, §5.6.4 and
+//! §5.6.3.) Extensions are checked against that grammar and then dropped.
 //!
 //! [`Decoder`] is a sans-I/O state machine, one state per position in that
 //! grammar (the shape of hyper's `ChunkedState`). It decodes *in place*: the
@@ -29,12 +35,16 @@
 
 use crate::error::ParseError;
 use crate::limits::Limits;
-use crate::request::Status;
+use crate::request::{Status, is_tchar};
 
 /// Most bytes of chunk extensions we read in one body, in all, before
-/// answering 400. Extensions are parsed and ignored; without a limit, a
-/// client could send endless extensions to keep us busy (hyper's limit,
-/// adopted after CVE-2025-? style "chunk extension" floods, is also 16 KiB).
+/// answering 400. Extensions are parsed and dropped, so their bytes never
+/// count against `max_body_bytes`: without a limit of their own, a client
+/// could send endless extensions (`1;aaaa…` forever) and keep us reading
+/// while nothing is ever delivered. That is the known class of
+/// chunk-extension floods. hyper's `CHUNKED_EXTENSIONS_LIMIT`
+/// (`src/proto/h1/decode.rs`) is also 16 KiB for the whole body, and
+/// Node.js caps chunk extensions at 16 KiB too.
 pub const MAX_CHUNK_EXT: usize = 16 * 1024;
 
 /// Most hex digits in a chunk size. 16 digits hold any `u64`; a longer size
@@ -46,13 +56,27 @@ pub const MAX_CHUNK_SIZE_DIGITS: usize = 16;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
     /// Reading the hex digits of a chunk size (at least one seen if `digits > 0`).
+    /// Then: a digit, `;`, SP/HTAB (→ `ExtBeforeSemi`) or CR.
     Size,
-    /// After the size: optional whitespace, `;` extensions, or CR.
-    Ext,
-    /// Inside a quoted-string extension value (which may contain `;`).
+    /// BWS after the size or after an extension value: only more BWS or a
+    /// `;` may follow (not CR: see the whitespace note in `decode`).
+    ExtBeforeSemi,
+    /// After a `;`: BWS, then the first tchar of a chunk-ext-name.
+    ExtBeforeName,
+    /// Inside a chunk-ext-name (a token). Then: a tchar, BWS, `=`, `;` or CR.
+    ExtName,
+    /// BWS after a name: only more BWS, `=` or `;` may follow.
+    ExtAfterName,
+    /// After `=`: BWS, then a token or the `"` of a quoted-string.
+    ExtBeforeValue,
+    /// Inside a token chunk-ext-val. Then: a tchar, BWS, `;` or CR.
+    ExtValue,
+    /// Inside a quoted-string value (which may contain `;`, SP, obs-text).
     ExtQuoted,
-    /// After a backslash inside a quoted string.
-    ExtQuotedEscape,
+    /// After a `\` inside a quoted string: the quoted-pair's second byte.
+    ExtQuotedPair,
+    /// After the closing `"` of a quoted string: BWS, `;` or CR.
+    ExtAfterQuoted,
     /// Seen the CR that ends the size line; need LF.
     SizeLf,
     /// Copying chunk data: `remaining` bytes to go.
@@ -71,6 +95,39 @@ enum State {
     EndLf,
     /// The whole chunked body has been read.
     Done,
+}
+
+impl State {
+    /// Whether the byte that led to this state belongs to a chunk extension
+    /// (counted against [`MAX_CHUNK_EXT`]).
+    fn in_extension(self) -> bool {
+        use State::*;
+        matches!(
+            self,
+            ExtBeforeSemi
+                | ExtBeforeName
+                | ExtName
+                | ExtAfterName
+                | ExtBeforeValue
+                | ExtValue
+                | ExtQuoted
+                | ExtQuotedPair
+                | ExtAfterQuoted
+        )
+    }
+}
+
+/// `qdtext = HTAB / SP / %x21 / %x23-5B / %x5D-7E / obs-text` (RFC 9110
+/// §5.6.4): what a quoted string may hold without a backslash, i.e. anything
+/// but controls, DEL, `"` and `\`.
+fn is_qdtext(b: u8) -> bool {
+    matches!(b, b'\t' | b' ' | 0x21 | 0x23..=0x5b | 0x5d..=0x7e | 0x80..=0xff)
+}
+
+/// The byte after the `\` of a `quoted-pair = "\" ( HTAB / SP / VCHAR /
+/// obs-text )` (RFC 9110 §5.6.4): anything but controls and DEL.
+fn is_quoted_pair_char(b: u8) -> bool {
+    matches!(b, b'\t' | b' ' | 0x21..=0x7e | 0x80..=0xff)
 }
 
 /// An in-place, incremental decoder for one chunked body.
@@ -160,8 +217,11 @@ impl Decoder {
     /// after each read. Decoded data is moved to the front of `buf`.
     ///
     /// Returns `Partial` until the final CRLF after the trailers. Errors:
-    /// a malformed chunk line, a size of more than 16 digits or a missing
-    /// CRLF → 400 (`BadChunk`); a body over `max_body_bytes` → 413
+    /// a malformed chunk line (including an extension that does not follow
+    /// the chunk-ext grammar, or whitespace anywhere but before `;` and
+    /// around `=`), a size of more than 16 digits, more than
+    /// [`MAX_CHUNK_EXT`] bytes of extensions, or a missing CRLF → 400
+    /// (`BadChunk`); a body over `max_body_bytes` → 413
     /// (`BodyTooLarge`), decided from the size line, before the data;
     /// trailers over the head limits → 431.
     pub fn decode(
@@ -192,7 +252,7 @@ impl Decoder {
             }
             let b = buf[self.read];
             self.read += 1;
-            self.state = match (self.state, b) {
+            let next = match (self.state, b) {
                 (Size, b) if b.is_ascii_hexdigit() => {
                     self.digits += 1;
                     if self.digits > MAX_CHUNK_SIZE_DIGITS {
@@ -210,29 +270,41 @@ impl Decoder {
                     Size
                 }
                 (Size, _) if self.digits == 0 => return Err(ParseError::BadChunk),
-                (Size | Ext, b' ' | b'\t' | b';') | (Ext, _) if b != b'\r' && b != b'\n' => {
-                    self.ext_len += 1;
-                    if self.ext_len > MAX_CHUNK_EXT {
-                        return Err(ParseError::BadChunk);
-                    }
-                    match b {
-                        b'"' => ExtQuoted,
-                        b if b == b'\t' || (0x20..0x7f).contains(&b) || b >= 0x80 => Ext,
-                        _ => return Err(ParseError::BadChunk),
-                    }
-                }
-                (ExtQuoted | ExtQuotedEscape, b) if b != b'\r' && b != b'\n' => {
-                    self.ext_len += 1;
-                    if self.ext_len > MAX_CHUNK_EXT {
-                        return Err(ParseError::BadChunk);
-                    }
-                    match (self.state, b) {
-                        (ExtQuoted, b'"') => Ext,
-                        (ExtQuoted, b'\\') => ExtQuotedEscape,
-                        _ => ExtQuoted,
-                    }
-                }
-                (Size | Ext, b'\r') => SizeLf,
+                // chunk-ext      = *( BWS ";" BWS chunk-ext-name
+                //                     [ BWS "=" BWS chunk-ext-val ] )
+                // chunk-ext-name = token
+                // chunk-ext-val  = token / quoted-string
+                //
+                // Whitespace is allowed only where the grammar has BWS:
+                // before a `;` and around `=`. So `1 0` (which a parser that
+                // strips spaces reads as 0x10) and `5 garbage` are 400, not
+                // a size of 1 or 5. Whitespace right before the CRLF
+                // (`5 \r\n`, `5;a=b \r\n`) is not in the grammar either,
+                // and is 400 too. hyper and h11 accept it; refusing is allowed
+                // (it is invalid syntax), and keeps the one rule "whitespace
+                // only before `;` and around `=`" free of exceptions.
+                (Size | ExtBeforeSemi | ExtValue | ExtAfterQuoted, b' ' | b'\t') => ExtBeforeSemi,
+                (
+                    Size | ExtBeforeSemi | ExtName | ExtAfterName | ExtValue | ExtAfterQuoted,
+                    b';',
+                ) => ExtBeforeName,
+                (ExtBeforeName, b' ' | b'\t') => ExtBeforeName,
+                (ExtBeforeName | ExtName, b) if is_tchar(b) => ExtName,
+                (ExtName | ExtAfterName, b' ' | b'\t') => ExtAfterName,
+                (ExtName | ExtAfterName, b'=') => ExtBeforeValue,
+                (ExtBeforeValue, b' ' | b'\t') => ExtBeforeValue,
+                (ExtBeforeValue | ExtValue, b) if is_tchar(b) => ExtValue,
+                (ExtBeforeValue, b'"') => ExtQuoted,
+                // quoted-string = DQUOTE *( qdtext / quoted-pair ) DQUOTE
+                // qdtext        = HTAB / SP / %x21 / %x23-5B / %x5D-7E / obs-text
+                // quoted-pair   = "\" ( HTAB / SP / VCHAR / obs-text )
+                (ExtQuoted, b'"') => ExtAfterQuoted,
+                (ExtQuoted, b'\\') => ExtQuotedPair,
+                (ExtQuoted, b) if is_qdtext(b) => ExtQuoted,
+                (ExtQuotedPair, b) if is_quoted_pair_char(b) => ExtQuoted,
+                // The line ends after the size or after a complete extension;
+                // never after `;`, `=` or BWS, or inside a quoted string.
+                (Size | ExtName | ExtValue | ExtAfterQuoted, b'\r') => SizeLf,
                 (SizeLf, b'\n') => {
                     let total = (self.written as u64).saturating_add(self.size);
                     if total > limits.max_body_bytes as u64 {
@@ -278,10 +350,21 @@ impl Decoder {
                     TrailerStart
                 }
                 // Anything else: a bare LF, a CR not followed by LF, data
-                // longer than its size, a non-hex size. Bare LF is rejected in
-                // chunk lines for the same reason as in the head (RFC 9112 §2.2).
+                // longer than its size, a non-hex size, a byte the extension
+                // grammar has no place for (a control byte, a non-tchar in a
+                // name or token value, a second value after whitespace, an
+                // empty name or value). Bare LF is rejected in chunk lines for
+                // the same reason as in the head (RFC 9112 §2.2).
                 _ => return Err(ParseError::BadChunk),
             };
+            if next.in_extension() {
+                // Every byte from the first `;` or BWS up to the CR counts.
+                self.ext_len += 1;
+                if self.ext_len > MAX_CHUNK_EXT {
+                    return Err(ParseError::BadChunk);
+                }
+            }
+            self.state = next;
         }
         Ok(Status::Partial)
     }
@@ -350,6 +433,49 @@ mod tests {
         (
             "quoted_extension",
             b"5;a=\"x;\\\"y\"\r\nhello\r\n0\r\n\r\n",
+            b"hello",
+        ),
+        ("ext_token_value", b"5;a=b\r\nhello\r\n0\r\n\r\n", b"hello"),
+        ("ext_name_only", b"5;a\r\nhello\r\n0\r\n\r\n", b"hello"),
+        ("ext_several", b"5;a;b=c\r\nhello\r\n0\r\n\r\n", b"hello"),
+        (
+            "ext_bws_everywhere_quoted",
+            b"5 ; a = \"x\\\"y\"\r\nhello\r\n0\r\n\r\n",
+            b"hello",
+        ),
+        (
+            "ext_tab_bws",
+            b"5\t;\ta\t=\tb\t;\tc\r\nhello\r\n0\r\n\r\n",
+            b"hello",
+        ),
+        (
+            "ext_bws_before_next_semicolon",
+            b"5;a=b ;c ;d=\"e\" ;f\r\nhello\r\n0\r\n\r\n",
+            b"hello",
+        ),
+        (
+            "ext_quoted_empty",
+            b"5;a=\"\"\r\nhello\r\n0\r\n\r\n",
+            b"hello",
+        ),
+        (
+            "ext_quoted_sp_semicolon_obs_text",
+            b"5;a=\"x ;\ty\xff\"\r\nhello\r\n0\r\n\r\n",
+            b"hello",
+        ),
+        (
+            "ext_quoted_pairs",
+            b"5;a=\"\\\\\\ \\\t\\\xfe\\a\"\r\nhello\r\n0\r\n\r\n",
+            b"hello",
+        ),
+        (
+            "ext_all_tchars",
+            b"5;!#$%&'*+-.^_`|~09AZaz=!#$%&'*+-.^_`|~09AZaz\r\nhello\r\n0\r\n\r\n",
+            b"hello",
+        ),
+        (
+            "ext_on_last_chunk",
+            b"5\r\nhello\r\n0 ; a=\"b\";c\r\n\r\n",
             b"hello",
         ),
         (
@@ -447,12 +573,126 @@ mod tests {
             BadChunk,
         ),
         ("size_over_body_limit", b"100001\r\n", BodyTooLarge),
+        // Chunk extensions (RFC 9112 §7.1.1). Whitespace after the size
+        // must lead to `;`: `1 0` is not 0x10 and `5 garbage` is not 5.
+        (
+            "size_then_garbage",
+            b"5 garbage\r\nhello\r\n0\r\n\r\n",
+            BadChunk,
+        ),
+        (
+            "size_space_digit",
+            b"1 0\r\n0123456789abcdef\r\n0\r\n\r\n",
+            BadChunk,
+        ),
+        ("size_tab_digit", b"1\t0\r\na\r\n0\r\n\r\n", BadChunk),
+        ("space_before_size", b" 5\r\nhello\r\n0\r\n\r\n", BadChunk),
+        ("last_chunk_then_garbage", b"0 x\r\n\r\n", BadChunk),
+        // BWS is only before `;` and around `=`, never before the CRLF.
+        ("size_trailing_bws", b"5 \r\nhello\r\n0\r\n\r\n", BadChunk),
+        ("name_trailing_bws", b"5;a \r\nhello\r\n0\r\n\r\n", BadChunk),
+        (
+            "value_trailing_bws",
+            b"5;a=b\t\r\nhello\r\n0\r\n\r\n",
+            BadChunk,
+        ),
+        (
+            "quoted_trailing_bws",
+            b"5;a=\"b\" \r\nhello\r\n0\r\n\r\n",
+            BadChunk,
+        ),
+        // Names and values are tokens (or, for values, quoted strings).
+        ("semicolon_no_name", b"5;\r\nhello\r\n0\r\n\r\n", BadChunk),
+        ("two_semicolons", b"5;;a\r\nhello\r\n0\r\n\r\n", BadChunk),
+        ("equals_no_name", b"5;=x\r\nhello\r\n0\r\n\r\n", BadChunk),
+        ("equals_no_value", b"5;a=\r\nhello\r\n0\r\n\r\n", BadChunk),
+        (
+            "equals_bws_no_value",
+            b"5;a= \r\nhello\r\n0\r\n\r\n",
+            BadChunk,
+        ),
+        ("double_equals", b"5;a==b\r\nhello\r\n0\r\n\r\n", BadChunk),
+        (
+            "value_two_tokens",
+            b"5;a=b c\r\nhello\r\n0\r\n\r\n",
+            BadChunk,
+        ),
+        ("name_two_tokens", b"5;a b\r\nhello\r\n0\r\n\r\n", BadChunk),
+        ("name_not_tchar", b"5;a@=b\r\nhello\r\n0\r\n\r\n", BadChunk),
+        (
+            "value_not_tchar",
+            b"5;a=b,c\r\nhello\r\n0\r\n\r\n",
+            BadChunk,
+        ),
+        (
+            "obs_text_in_name",
+            b"5;\xff\r\nhello\r\n0\r\n\r\n",
+            BadChunk,
+        ),
+        (
+            "obs_text_in_token",
+            b"5;a=\xff\r\nhello\r\n0\r\n\r\n",
+            BadChunk,
+        ),
+        (
+            "quote_inside_token",
+            b"5;a=b\"c\"\r\nhello\r\n0\r\n\r\n",
+            BadChunk,
+        ),
+        (
+            "token_after_quoted",
+            b"5;a=\"x\"y\r\nhello\r\n0\r\n\r\n",
+            BadChunk,
+        ),
+        (
+            "quoted_unterminated",
+            b"5;a=\"unterminated\r\nhello\r\n0\r\n\r\n",
+            BadChunk,
+        ),
+        (
+            "quoted_backslash_cr",
+            b"5;a=\"\\\r\nhello\r\n0\r\n\r\n",
+            BadChunk,
+        ),
+        (
+            "quoted_bare_lf",
+            b"5;a=\"x\ny\"\r\nhello\r\n0\r\n\r\n",
+            BadChunk,
+        ),
+        // Control bytes, anywhere in an extension.
+        (
+            "ctl_in_quoted",
+            b"5;a=\"x\x01\"\r\nhello\r\n0\r\n\r\n",
+            BadChunk,
+        ),
+        (
+            "del_in_quoted",
+            b"5;a=\"\x7f\"\r\nhello\r\n0\r\n\r\n",
+            BadChunk,
+        ),
+        (
+            "nul_after_backslash",
+            b"5;a=\"\\\x00\"\r\nhello\r\n0\r\n\r\n",
+            BadChunk,
+        ),
+        ("ctl_in_value", b"5;a=b\x00\r\nhello\r\n0\r\n\r\n", BadChunk),
+        ("ctl_as_bws", b"5\x0b;a\r\nhello\r\n0\r\n\r\n", BadChunk),
+        ("bare_lf_after_ext", b"5;a=b\nhello\r\n0\r\n\r\n", BadChunk),
     ];
 
     #[test]
-    fn invalid_bodies() {
+    fn invalid_bodies_whole_and_byte_by_byte() {
         for &(name, input, want) in INVALID {
             assert_eq!(decode_all(input), Err(want), "{name}");
+            // Fed one byte more per call, the decoder says `Partial` until
+            // the offending byte arrives, then gives the same error: it
+            // never completes a body, whatever the split.
+            let mut buf = input.to_vec();
+            let mut d = Decoder::new();
+            let got = (1..=input.len())
+                .map(|end| d.decode(&mut buf[..end], &Limits::default()))
+                .find(|r| !matches!(r, Ok(Status::Partial)));
+            assert_eq!(got, Some(Err(want)), "{name} byte by byte");
         }
     }
 
@@ -484,6 +724,27 @@ mod tests {
             Ok(Status::Complete(_))
         ));
         assert_eq!(decode_all(&line(MAX_CHUNK_EXT + 1)), Err(BadChunk));
+        // BWS and a quoted string count too: `1 ;a="xx…x"` is 6 + k bytes.
+        let quoted = |n: usize| {
+            let mut v = b"1 ;a=\"".to_vec();
+            v.extend(std::iter::repeat_n(b'x', n - 6));
+            v.extend_from_slice(b"\"\r\na\r\n0\r\n\r\n");
+            v
+        };
+        assert!(matches!(
+            decode_all(&quoted(MAX_CHUNK_EXT)),
+            Ok(Status::Complete(_))
+        ));
+        assert_eq!(decode_all(&quoted(MAX_CHUNK_EXT + 1)), Err(BadChunk));
+        // The limit is for the whole body, not per chunk.
+        let mut two = Vec::new();
+        for _ in 0..2 {
+            two.extend_from_slice(b"1;");
+            two.extend(std::iter::repeat_n(b'x', MAX_CHUNK_EXT / 2));
+            two.extend_from_slice(b"\r\na\r\n");
+        }
+        two.extend_from_slice(b"0\r\n\r\n");
+        assert_eq!(decode_all(&two), Err(BadChunk));
     }
 
     #[test]

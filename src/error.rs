@@ -58,7 +58,8 @@ pub enum ParseError {
     /// (steps 02–05) (RFC 9112 §6.1: SHOULD 501).
     UnsupportedCoding,
     /// A chunked body that does not follow RFC 9112 §7.1: a bad size line,
-    /// a missing CRLF, a bare LF, too long a size or extension (→ 400).
+    /// a chunk extension off its grammar (RFC 9112 §7.1.1), a missing CRLF,
+    /// a bare LF, too long a size or too many extension bytes (→ 400).
     BadChunk,
 }
 
