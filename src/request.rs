@@ -477,44 +477,214 @@ fn check_host(request: &Request<'_>) -> Result<(), ParseError> {
     }
 }
 
-/// `uri-host [ ":" port ]` (RFC 9110 §7.2, RFC 3986 §3.2.2), where uri-host
-/// is an `[IP-literal]` or a reg-name (which also covers IPv4 addresses).
-/// With `need_port` (CONNECT's authority-form), the port is required.
+/// `uri-host [ ":" port ]` (RFC 9110 §7.2, RFC 3986 §3.2.2 and §3.2.3,
+/// <https://www.rfc-editor.org/rfc/rfc3986#section-3.2.2>): the Host field,
+/// the authority of an absolute-form target, and CONNECT's authority-form
+/// (where, with `need_port`, the port is required, RFC 9112 §3.2.3).
+///
+/// ```text
+/// host        = IP-literal / IPv4address / reg-name
+/// port        = *DIGIT
+/// ```
+///
+/// An IPv4address (`192.0.2.1`) is made of digits and dots, which reg-name
+/// allows too, so the reg-name check accepts every IPv4address and there is
+/// no separate branch for it. (`999.1.1.1` is no IPv4address, but it is a
+/// valid reg-name, so it is valid syntax; a lookup would fail, not the parse.)
+///
+/// The host may not be empty here. RFC 9110 §4.2.1
+/// (<https://www.rfc-editor.org/rfc/rfc9110#section-4.2.1>):
+///
+/// > A sender MUST NOT generate an "http" URI with an empty host identifier.
+/// > A recipient that processes such a URI reference MUST reject it as invalid.
+///
+/// (An *empty Host field* is a different thing, allowed by RFC 9110 §7.2;
+/// `check_host` handles it before calling this.) An empty port after the
+/// colon (`a:`) is allowed, as the grammar says, except where the port is
+/// required.
 fn is_host_port(v: &[u8], need_port: bool) -> bool {
-    let port = if let Some(rest) = v.strip_prefix(b"[") {
-        let Some(close) = rest.iter().position(|&b| b == b']') else {
-            return false;
-        };
-        let literal = &rest[..close];
-        let ok = !literal.is_empty()
-            && literal
-                .iter()
-                .all(|&b| b.is_ascii_hexdigit() || b":.".contains(&b));
-        if !ok {
-            return false;
+    let (host_ok, port) = match v {
+        [b'[', rest @ ..] => {
+            let Some(close) = rest.iter().position(|&b| b == b']') else {
+                return false;
+            };
+            let (literal, after) = rest.split_at(close);
+            let port = match after {
+                [b']'] => None,
+                [b']', b':', port @ ..] => Some(port),
+                _ => return false,
+            };
+            (is_ip_literal(literal), port)
         }
-        match &rest[close + 1..] {
-            [] => None,
-            [b':', port @ ..] => Some(port),
-            _ => return false,
+        _ => {
+            // A reg-name has no ":", so the first one starts the port (and
+            // an unbracketed IPv6 address such as `::1` has an empty host).
+            let mut parts = v.splitn(2, |&b| b == b':');
+            let host = parts.next().unwrap_or_default();
+            (!host.is_empty() && is_reg_name(host), parts.next())
         }
-    } else {
-        let (host, port) = match v.iter().position(|&b| b == b':') {
-            Some(c) => (&v[..c], Some(&v[c + 1..])),
-            None => (v, None),
-        };
-        let reg_name = host
-            .iter()
-            .all(|&b| b.is_ascii_alphanumeric() || b"-._~%!$&'()*+,;=".contains(&b));
-        if host.is_empty() || !reg_name {
-            return false;
-        }
-        port
     };
-    match port {
-        None => !need_port,
-        Some(p) => p.iter().all(u8::is_ascii_digit) && !(need_port && p.is_empty()),
+    host_ok
+        && match port {
+            None => !need_port,
+            Some(p) => p.iter().all(u8::is_ascii_digit) && !(need_port && p.is_empty()),
+        }
+}
+
+/// What is between the brackets of an IP-literal (RFC 3986 §3.2.2).
+///
+/// ```text
+/// IP-literal  = "[" ( IPv6address / IPvFuture  ) "]"
+/// IPvFuture   = "v" 1*HEXDIG "." 1*( unreserved / sub-delims / ":" )
+/// ```
+///
+/// RFC 6874 (<https://www.rfc-editor.org/rfc/rfc6874#section-4>) adds a
+/// zone id (`[fe80::1%25eth0]`) to the URI syntax. We do
+/// not accept it. RFC 9110 §4.1 takes `host` from RFC 3986, which has no
+/// zone id, and RFC 6874 §4 itself says a request never carries one:
+///
+/// > An HTTP client, proxy, or other intermediary MUST remove any ZoneID
+/// > attached to an outgoing URI, as it has only local significance at the
+/// > sending host.
+///
+/// So a Host with a zone id is invalid, and RFC 9112 §3.2 makes that a 400.
+fn is_ip_literal(inner: &[u8]) -> bool {
+    // ABNF strings are case-insensitive (RFC 5234 §2.3), so "v" is also "V".
+    let [b'v' | b'V', future @ ..] = inner else {
+        return is_ipv6_address(inner);
+    };
+    let mut parts = future.splitn(2, |&b| b == b'.');
+    let version = parts.next().unwrap_or_default();
+    let Some(rest) = parts.next() else {
+        return false;
+    };
+    !version.is_empty()
+        && version.iter().all(u8::is_ascii_hexdigit)
+        && !rest.is_empty()
+        && rest
+            .iter()
+            .all(|&b| is_unreserved(b) || is_sub_delim(b) || b == b':')
+}
+
+// ANCHOR: ipv6_address
+/// RFC 3986 §3.2.2, in nine forms:
+///
+/// ```text
+/// IPv6address =                            6( h16 ":" ) ls32
+///             /                       "::" 5( h16 ":" ) ls32
+///             / [               h16 ] "::" 4( h16 ":" ) ls32
+///             / [ *1( h16 ":" ) h16 ] "::" 3( h16 ":" ) ls32
+///             / [ *2( h16 ":" ) h16 ] "::" 2( h16 ":" ) ls32
+///             / [ *3( h16 ":" ) h16 ] "::"    h16 ":"   ls32
+///             / [ *4( h16 ":" ) h16 ] "::"              ls32
+///             / [ *5( h16 ":" ) h16 ] "::"              h16
+///             / [ *6( h16 ":" ) h16 ] "::"
+/// h16         = 1*4HEXDIG
+/// ls32        = ( h16 ":" h16 ) / IPv4address
+/// ```
+///
+/// Counted instead of matched form by form: an address is 8 pieces of 16
+/// bits, an IPv4address at the very end counts as 2. Without "::" all 8 are
+/// written out; with it (at most once), the pieces written on both sides
+/// add up to at most 7, because "::" stands for at least one zero piece.
+fn is_ipv6_address(s: &[u8]) -> bool {
+    let Some(at) = s.windows(2).position(|w| w == b"::") else {
+        return pieces(s, true) == Some(8);
+    };
+    let (left, rest) = s.split_at(at);
+    let Some(right) = rest.strip_prefix(b"::") else {
+        return false;
+    };
+    // A second "::" (or a ":::") leaves an empty piece on the right, which
+    // `pieces` rejects; an IPv4address may only end the whole address.
+    match (pieces(left, false), pieces(right, true)) {
+        (Some(l), Some(r)) => l.checked_add(r).is_some_and(|n| n <= 7),
+        _ => false,
     }
+}
+
+/// How many 16-bit pieces `part` spells: `h16` separated by ":", the last
+/// of which may be an IPv4address (2 pieces) if `ipv4_last`. `None` if a
+/// piece is malformed or empty, or if there are more than 8.
+fn pieces(part: &[u8], ipv4_last: bool) -> Option<usize> {
+    if part.is_empty() {
+        return Some(0);
+    }
+    let mut count: usize = 0;
+    let mut iter = part.split(|&b| b == b':').peekable();
+    while let Some(piece) = iter.next() {
+        let is_last = iter.peek().is_none();
+        let width = if (1..=4).contains(&piece.len()) && piece.iter().all(u8::is_ascii_hexdigit) {
+            1
+        } else if is_last && ipv4_last && is_ipv4_address(piece) {
+            2
+        } else {
+            return None;
+        };
+        count = count.checked_add(width).filter(|&n| n <= 8)?;
+    }
+    Some(count)
+}
+
+/// RFC 3986 §3.2.2, needed inside IPv6 addresses (`::ffff:192.0.2.1`):
+///
+/// ```text
+/// IPv4address = dec-octet "." dec-octet "." dec-octet "." dec-octet
+/// dec-octet   = DIGIT                 ; 0-9
+///             / %x31-39 DIGIT         ; 10-99
+///             / "1" 2DIGIT            ; 100-199
+///             / "2" %x30-34 DIGIT     ; 200-249
+///             / "25" %x30-35          ; 250-255
+/// ```
+fn is_ipv4_address(s: &[u8]) -> bool {
+    let dec_octet = |o: &[u8]| match o {
+        [d] => d.is_ascii_digit(),
+        // No leading zero; three equally long digit strings compare as numbers.
+        [b'1'..=b'9', rest @ ..] if rest.len() <= 2 => {
+            rest.iter().all(u8::is_ascii_digit) && (o.len() < 3 || o <= b"255".as_slice())
+        }
+        _ => false,
+    };
+    let mut count = 0;
+    for octet in s.split(|&b| b == b'.') {
+        if count == 4 || !dec_octet(octet) {
+            return false;
+        }
+        count += 1; // at most 4: checked just above
+    }
+    count == 4
+}
+// ANCHOR_END: ipv6_address
+
+/// RFC 3986 §3.2.2 and §2.1:
+///
+/// ```text
+/// reg-name    = *( unreserved / pct-encoded / sub-delims )
+/// pct-encoded = "%" HEXDIG HEXDIG
+/// ```
+///
+/// A "%" must start a full escape: `a%20b` is a name, `a%zz` and `a%2` are not.
+fn is_reg_name(s: &[u8]) -> bool {
+    let mut rest = s;
+    loop {
+        rest = match rest {
+            [] => return true,
+            [b'%', hi, lo, tail @ ..] if hi.is_ascii_hexdigit() && lo.is_ascii_hexdigit() => tail,
+            [b, tail @ ..] if is_unreserved(*b) || is_sub_delim(*b) => tail,
+            _ => return false,
+        };
+    }
+}
+
+/// `unreserved = ALPHA / DIGIT / "-" / "." / "_" / "~"` (RFC 3986 §2.3).
+fn is_unreserved(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"-._~".contains(&b)
+}
+
+/// `sub-delims = "!" / "$" / "&" / "'" / "(" / ")" / "*" / "+" / "," / ";" / "="`
+/// (RFC 3986 §2.2).
+fn is_sub_delim(b: u8) -> bool {
+    b"!$&'()*+,;=".contains(&b)
 }
 
 // ANCHOR: body_framing
@@ -698,6 +868,40 @@ mod tests {
         ("bad_host_chars", b"GET / HTTP/1.1\r\nHost: a/b\r\n\r\n", Err(BadHost)),
         ("bad_host_port", b"GET / HTTP/1.1\r\nHost: a:8x\r\n\r\n", Err(BadHost)),
         ("bad_host_on_1_0", b"GET / HTTP/1.0\r\nHost: a b\r\n\r\n", Err(BadHost)),
+        // Host syntax (RFC 3986 §3.2.2): IP-literal, IPvFuture, reg-name, port
+        ("host_ipv6_loopback", b"GET / HTTP/1.1\r\nHost: [::1]\r\n\r\n", Ok(31)),
+        ("host_ipv6_unspecified", b"GET / HTTP/1.1\r\nHost: [::]\r\n\r\n", Ok(30)),
+        ("host_ipv6_eight_groups", b"GET / HTTP/1.1\r\nHost: [1:2:3:4:5:6:7:8]\r\n\r\n", Ok(43)),
+        ("host_ipv6_ipv4_tail", b"GET / HTTP/1.1\r\nHost: [::ffff:1.2.3.4]\r\n\r\n", Ok(42)),
+        ("host_ipvfuture", b"GET / HTTP/1.1\r\nHost: [v1.x]\r\n\r\n", Ok(32)),
+        ("host_pct_encoded", b"GET / HTTP/1.1\r\nHost: a%20b\r\n\r\n", Ok(31)),
+        ("host_name_port", b"GET / HTTP/1.1\r\nHost: a:80\r\n\r\n", Ok(30)),
+        ("host_empty_port", b"GET / HTTP/1.1\r\nHost: a:\r\n\r\n", Ok(28)),
+        ("host_ipv4", b"GET / HTTP/1.1\r\nHost: 192.0.2.1:80\r\n\r\n", Ok(38)),
+        ("host_ip_literal_colon", b"GET / HTTP/1.1\r\nHost: [:]\r\n\r\n", Err(BadHost)),
+        ("host_ip_literal_dots", b"GET / HTTP/1.1\r\nHost: [...]\r\n\r\n", Err(BadHost)),
+        ("host_ip_literal_empty", b"GET / HTTP/1.1\r\nHost: []\r\n\r\n", Err(BadHost)),
+        ("host_ipv6_nine_groups", b"GET / HTTP/1.1\r\nHost: [1:2:3:4:5:6:7:8:9]\r\n\r\n", Err(BadHost)),
+        ("host_ipv6_two_double_colons", b"GET / HTTP/1.1\r\nHost: [1::2::3]\r\n\r\n", Err(BadHost)),
+        ("host_ipv6_short_ipv4_tail", b"GET / HTTP/1.1\r\nHost: [::ffff:1.2.3]\r\n\r\n", Err(BadHost)),
+        ("host_ipv6_five_hex_digits", b"GET / HTTP/1.1\r\nHost: [12345::]\r\n\r\n", Err(BadHost)),
+        ("host_ipvfuture_no_version", b"GET / HTTP/1.1\r\nHost: [v.x]\r\n\r\n", Err(BadHost)),
+        ("host_ipvfuture_bad_version", b"GET / HTTP/1.1\r\nHost: [vz.x]\r\n\r\n", Err(BadHost)),
+        // RFC 6874 zone ids are not in RFC 3986's host (see `is_ip_literal`).
+        ("host_ipv6_zone_id", b"GET / HTTP/1.1\r\nHost: [fe80::1%25eth0]\r\n\r\n", Err(BadHost)),
+        ("host_bad_pct_encoding", b"GET / HTTP/1.1\r\nHost: a%zz\r\n\r\n", Err(BadHost)),
+        ("host_short_pct_encoding", b"GET / HTTP/1.1\r\nHost: a%2\r\n\r\n", Err(BadHost)),
+        ("host_ipv6_unclosed", b"GET / HTTP/1.1\r\nHost: [::1\r\n\r\n", Err(BadHost)),
+        ("host_ipv6_unbracketed", b"GET / HTTP/1.1\r\nHost: ::1\r\n\r\n", Err(BadHost)),
+        ("host_ipv6_junk_after_bracket", b"GET / HTTP/1.1\r\nHost: [::1]x\r\n\r\n", Err(BadHost)),
+        ("host_empty_name_with_port", b"GET / HTTP/1.1\r\nHost: :80\r\n\r\n", Err(BadHost)),
+        // The same check guards the authority in absolute-form and authority-form.
+        ("absolute_form_ipv6", b"GET http://[::1]:80/ HTTP/1.1\r\nHost: [::1]:80\r\n\r\n", Ok(49)),
+        ("absolute_form_ipvfuture", b"GET http://[v1.x]/p HTTP/1.1\r\nHost: [v1.x]\r\n\r\n", Ok(46)),
+        ("authority_form_ipv6", b"CONNECT [::1]:443 HTTP/1.1\r\nHost: [::1]:443\r\n\r\n", Ok(47)),
+        ("absolute_form_bad_ipv6", b"GET http://[1::2::3]/ HTTP/1.1\r\nHost: a\r\n\r\n", Err(BadRequestLine)),
+        ("absolute_form_bad_pct", b"GET http://a%zz/ HTTP/1.1\r\nHost: a\r\n\r\n", Err(BadRequestLine)),
+        ("authority_form_ipv6_without_port", b"CONNECT [::1] HTTP/1.1\r\nHost: [::1]\r\n\r\n", Err(BadRequestLine)),
         // Content-Length and Transfer-Encoding
         ("cl_plus_sign", b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: +5\r\n\r\n", Err(BadContentLength)),
         ("cl_negative", b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: -1\r\n\r\n", Err(BadContentLength)),
@@ -742,6 +946,115 @@ mod tests {
                 let got = parse_head(&more, &limits()).map(|s| s.map(|(_, used)| used));
                 assert_eq!(got, want.map(Status::Complete), "{name} + trailing bytes");
             }
+        }
+    }
+
+    /// (authority, need_port, valid): the corners of RFC 3986 §3.2.2 that
+    /// the request table above does not spell out one by one.
+    const HOSTS: &[(&str, bool, bool)] = &[
+        // The nine IPv6address forms, at their longest and shortest.
+        ("[1:2:3:4:5:6:7:8]", false, true),
+        ("[1:2:3:4:5:6:1.2.3.4]", false, true),
+        ("[::2:3:4:5:6:7:8]", false, true),
+        ("[::2:3:4:5:6:1.2.3.4]", false, true),
+        ("[1::3:4:5:6:7:8]", false, true),
+        ("[1:2::4:5:6:7:8]", false, true),
+        ("[1:2:3::5:6:7:8]", false, true),
+        ("[1:2:3:4::6:7:8]", false, true),
+        ("[1:2:3:4:5::7:8]", false, true),
+        ("[1:2:3:4:5:6::8]", false, true),
+        ("[1:2:3:4:5:6:7::]", false, true),
+        ("[::1.2.3.4]", false, true),
+        ("[1:2:3:4:5::1.2.3.4]", false, true),
+        ("[::]", false, true),
+        ("[::1]", false, true),
+        ("[1::]", false, true),
+        ("[FFFF:abcd::0]", false, true),
+        ("[0000:0:00:000:0::1]", false, true),
+        // Too many pieces, with and without "::".
+        ("[1:2:3:4:5:6:7:8:9]", false, false),
+        ("[1:2:3:4:5:6:7]", false, false),
+        ("[1:2:3:4:5:6:7:8::]", false, false),
+        ("[::1:2:3:4:5:6:7:8]", false, false),
+        ("[1:2:3:4:5:6:7::8]", false, false),
+        ("[1:2:3:4:5:6:7:1.2.3.4]", false, false),
+        ("[1:2:3:4:5:6::1.2.3.4]", false, false),
+        // Colons in the wrong places.
+        ("[:]", false, false),
+        ("[:::]", false, false),
+        ("[1:::2]", false, false),
+        ("[1::2::3]", false, false),
+        ("[::1::]", false, false),
+        ("[:1::]", false, false),
+        ("[::1:]", false, false),
+        ("[1:2:3:4:5:6:7:8:]", false, false),
+        // Pieces that are not h16, and IPv4 that is not dec-octets.
+        ("[12345::]", false, false),
+        ("[g::]", false, false),
+        ("[::ffff:1.2.3]", false, false),
+        ("[::ffff:1.2.3.4.5]", false, false),
+        ("[::256.1.1.1]", false, false),
+        ("[::01.2.3.4]", false, false),
+        ("[::1.2..4]", false, false),
+        ("[::255.250.199.99]", false, true),
+        ("[1.2.3.4::]", false, false),
+        ("[::1.2.3.4:5]", false, false),
+        ("[1.2.3.4]", false, false),
+        // IPvFuture; zone ids (RFC 6874) are refused.
+        ("[v1.x]", false, true),
+        ("[VfA.a:b!$&'()*+,;=-._~]", false, true),
+        ("[v.x]", false, false),
+        ("[vz.x]", false, false),
+        ("[v1.]", false, false),
+        ("[v1]", false, false),
+        ("[v1.x/y]", false, false),
+        ("[fe80::1%25eth0]", false, false),
+        ("[fe80::1%eth0]", false, false),
+        // Brackets and ports.
+        ("[]", false, false),
+        ("[::1", false, false),
+        ("::1", false, false),
+        ("[::1]]", false, false),
+        ("[[::1]]", false, false),
+        ("[::1]:", false, true),
+        ("[::1]:8080", false, true),
+        ("[::1]:8080", true, true),
+        ("[::1]", true, false),
+        ("[::1]:", true, false),
+        ("[::1]:8x", false, false),
+        // reg-name (which includes IPv4address) and port.
+        ("a", false, true),
+        ("192.0.2.1", false, true),
+        ("999.1.1.1", false, true),
+        ("a-b.c_d~e!$&'()*+,;=", false, true),
+        ("a%20b", false, true),
+        ("%41%7e", false, true),
+        ("a%zz", false, false),
+        ("a%2", false, false),
+        ("a%", false, false),
+        ("a:80", false, true),
+        ("a:80", true, true),
+        ("a:", false, true),
+        ("a:", true, false),
+        ("a", true, false),
+        ("a:8x", false, false),
+        ("a:-1", false, false),
+        ("a:80:80", false, false),
+        (":80", false, false),
+        ("", false, false),
+        ("a@b", false, false),
+        ("a/b", false, false),
+        ("a b", false, false),
+    ];
+
+    #[test]
+    fn host_ports() {
+        for &(authority, need_port, valid) in HOSTS {
+            assert_eq!(
+                is_host_port(authority.as_bytes(), need_port),
+                valid,
+                "case {authority:?} (need_port: {need_port})"
+            );
         }
     }
 

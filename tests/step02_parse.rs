@@ -16,10 +16,20 @@ snapshot_cases! {
     http_1_0_without_host: b"GET / HTTP/1.0\r\n\r\n";
     repeated_fields_kept_in_order: b"GET / HTTP/1.1\r\nHost: x\r\nAccept: text/html\r\nX-Tag: one\r\nx-tag: two\r\n\r\n";
     leading_empty_line_ignored: b"\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n";
+    host_ipv6_with_port: b"GET / HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n";
+    absolute_form_ipv6: b"GET http://[::1]:80/ HTTP/1.1\r\nHost: [::1]:80\r\n\r\n";
     // 400 Bad Request
     garbage_request_line: b"HELLO\r\n\r\n";
     missing_host: b"GET / HTTP/1.1\r\n\r\n";
     two_hosts: b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n";
+    // Host syntax (RFC 3986 §3.2.2). `[:]`, `[...]`, `[1::2::3]` and `a%zz`
+    // were answered 200 before the IP-literal and reg-name checks were written.
+    host_ip_literal_empty: b"GET / HTTP/1.1\r\nHost: []\r\n\r\n";
+    host_ip_literal_colon_only: b"GET / HTTP/1.1\r\nHost: [:]\r\n\r\n";
+    host_ip_literal_dots: b"GET / HTTP/1.1\r\nHost: [...]\r\n\r\n";
+    host_ipv6_two_double_colons: b"GET / HTTP/1.1\r\nHost: [1::2::3]\r\n\r\n";
+    host_ipv6_zone_id: b"GET / HTTP/1.1\r\nHost: [fe80::1%25eth0]\r\n\r\n";
+    host_bad_pct_encoding: b"GET / HTTP/1.1\r\nHost: a%zz\r\n\r\n";
     bare_lf: b"GET / HTTP/1.1\nHost: x\n\n";
     space_before_colon: b"GET / HTTP/1.1\r\nHost : x\r\n\r\n";
     obs_fold: b"GET / HTTP/1.1\r\nHost: x\r\nX-Long: a\r\n b\r\n\r\n";
