@@ -337,4 +337,43 @@ mod tests {
             Drained { forced: 1 }
         );
     }
+    #[test]
+    fn closing_connections_have_a_cap_of_their_own_at_n_and_n_plus_1() {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let streams: Vec<TcpStream> = (0..4)
+            .map(|_| TcpStream::connect(l.local_addr().unwrap()).unwrap())
+            .collect();
+        let s = Shutdown::new();
+        let slots: Vec<(u64, Arc<Slot>)> = streams[..2]
+            .iter()
+            .map(|c| s.register(c, 2).unwrap())
+            .collect();
+        assert!(s.register(&streams[2], 2).is_none(), "2 open, cap 2");
+        // A cap of 1 closing: the first may move (N), the second may not (N+1).
+        assert!(s.closing(&slots[0].1, 1), "closing 1 of at most 1");
+        assert!(!s.closing(&slots[1].1, 1), "a second closing one stays counted");
+        assert_eq!(slots[1].1.state.load(SeqCst), BUSY);
+        let (third, _) = s.register(&streams[2], 2).expect("the closing one no longer counts");
+        assert!(s.register(&streams[3], 2).is_none(), "2 counted again");
+        // When the closing one leaves, its place among the closing is free.
+        s.unregister(slots[0].0);
+        assert!(s.closing(&slots[1].1, 1));
+        s.unregister(slots[1].0);
+        s.unregister(third);
+        assert_eq!(s.open_connections(), 0);
+        assert_eq!(s.inner.closing.load(SeqCst), 0);
+    }
+
+    #[test]
+    fn a_request_after_the_shutdown_closed_an_idle_connection_is_not_run() {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let a = TcpStream::connect(l.local_addr().unwrap()).unwrap();
+        let s = Shutdown::new();
+        let (_, slot) = s.register(&a, 1).unwrap();
+        assert!(slot.enter_idle(&s));
+        assert!(slot.leave_idle(), "no shutdown: the request runs");
+        assert!(slot.enter_idle(&s));
+        s.trigger(); // closes the idle socket: its state is CLOSED
+        assert!(!slot.leave_idle(), "the shutdown won the race: do not run");
+    }
 }
