@@ -83,13 +83,43 @@ fn echo(request: &Request<'_>, _: &Params<'_>) -> HandlerResult {
 }
 // ANCHOR_END: hello
 
+// ANCHOR: headers
 fn headers(request: &Request<'_>, _: &Params<'_>) -> HandlerResult {
     let mut text = String::new();
     for field in &request.headers {
-        let _ = writeln!(text, "{}: {}", field.name, field.value.escape_ascii());
+        let _ = writeln!(text, "{}: {}", field.name, shown(field.value));
     }
     Ok(Response::text(StatusCode::OK, text))
 }
+
+/// A field value as `/headers` shows it: printable ASCII (space to `~`)
+/// as it is, so `sec-ch-ua: "Not:A-Brand";v="8"` reads exactly as the
+/// browser sent it, quotes and backslashes included. Only what cannot be
+/// shown is escaped, as `\xNN`: control bytes, DEL, and obs-text
+/// (0x80–0xFF). RFC 9110 §5.5 says to treat obs-text as opaque bytes, with
+/// no charset, so guessing UTF-8 could show characters nobody sent.
+///
+/// A tab is legal inside a value (RFC 9110 §5.5: SP and HTAB may appear
+/// between visible characters) and shown as `\t`: printed as it is, it
+/// would look like spaces, and this page is for seeing what was sent. The
+/// price is that the page is for reading, not an encoding you can undo: a
+/// value that really holds the text `\t` looks the same. The parser has
+/// already refused the other control bytes (400), so in practice only tabs
+/// and obs-text get escaped.
+fn shown(value: &[u8]) -> String {
+    let mut out = String::with_capacity(value.len());
+    for &b in value {
+        match b {
+            b'\t' => out.push_str("\\t"),
+            b' '..=b'~' => out.push(char::from(b)),
+            _ => {
+                let _ = write!(out, "\\x{b:02x}");
+            }
+        }
+    }
+    out
+}
+// ANCHOR_END: headers
 
 // ANCHOR: slow
 fn slow(_: &Request<'_>, params: &Params<'_>) -> HandlerResult {
@@ -190,5 +220,26 @@ mod tests {
         assert_eq!(slow_ms(Some(&at)), Some(MAX_SLOW_MS));
         assert_eq!(slow_ms(Some(&over)), Some(MAX_SLOW_MS));
         assert_eq!(slow_ms(Some("1")), Some(1));
+    }
+
+    #[test]
+    fn headers_shows_printable_ascii_as_sent() {
+        let cases: &[(&str, &[u8], &str)] = &[
+            ("empty", b"", ""),
+            (
+                "quotes",
+                br#""Not:A-Brand";v="8""#,
+                r#""Not:A-Brand";v="8""#,
+            ),
+            ("backslash", br"C:\dir\x41", r"C:\dir\x41"),
+            ("space_and_tilde", b"a b~", "a b~"),
+            ("tab", b"a\tb", r"a\tb"),
+            ("obs_text", b"caf\xc3\xa9", r"caf\xc3\xa9"),
+            ("nul_and_del", b"\x00\x7f", r"\x00\x7f"),
+            ("cr_lf", b"\r\n", r"\x0d\x0a"),
+        ];
+        for &(name, value, want) in cases {
+            assert_eq!(shown(value), want, "case {name}");
+        }
     }
 }
