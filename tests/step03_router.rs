@@ -96,7 +96,8 @@ fn panic_becomes_500_and_server_goes_on() {
 /// printable ASCII and come back unchanged (a browser's `sec-ch-ua` is full
 /// of quotes); only a tab (as `\t`) and obs-text (as `\xNN`) are escaped.
 /// Checked on the raw bytes, because a transcript would escape the
-/// backslashes again.
+/// backslashes again. The answer echoes request fields, so it must not be
+/// stored by any cache (RFC 9111 §5.2.2.5).
 #[test]
 fn headers_shows_quotes_and_backslashes_as_sent() {
     let srv = spawn_step("step03");
@@ -132,6 +133,7 @@ fn headers_shows_quotes_and_backslashes_as_sent() {
     );
     let head = String::from_utf8_lossy(head);
     assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
+    assert!(head.contains("\r\nCache-Control: no-store\r\n"), "{head}");
     assert!(
         head.contains(&format!("\r\nContent-Length: {}\r\n", want_body.len())),
         "{head}"
