@@ -89,8 +89,11 @@ impl std::fmt::Debug for BodyStream {
 /// An HTTP response: status, fields, body.
 ///
 /// `Date`, `Server`, `Content-Length`/`Transfer-Encoding` and `Connection`
-/// are not stored here: [`Response::encode`] writes them, so a handler
-/// cannot get framing wrong.
+/// are not stored here: [`Response::encode`] writes them, and
+/// [`Response::check`] refuses a response whose `headers` name any of them
+/// (or `Content-Type`, `Keep-Alive`, `Upgrade`: see [`RESERVED_FIELDS`]).
+/// So a handler cannot get framing wrong, not even by adding a second
+/// `Content-Length`: the connection answers 500 instead of sending it.
 #[derive(Debug)]
 pub struct Response {
     /// The status code.
@@ -106,6 +109,61 @@ pub struct Response {
     /// A streamed body (ch06), sent instead of `body` when present.
     pub stream: Option<BodyStream>,
 }
+
+// ANCHOR: reserved_fields
+/// Fields a handler may not put in [`Response::headers`], in any case
+/// (field names are case-insensitive, RFC 9110 §5.1), each with the reason
+/// [`Response::check`] gives. [`Response::encode`] writes the first six
+/// itself (`Content-Type` from [`Response::content_type`]), so a handler's
+/// copy would be a second one:
+///
+/// - `Content-Length`, `Transfer-Encoding`: the framing. Two lengths, or a
+///   length beside `chunked`, is the ambiguity that RFC 9112 §6.3 makes a
+///   recipient reject, and that smuggling lives on (RFC 9112 §11.2).
+/// - `Connection`: whether the connection stays open is the connection's
+///   decision (ch04), and it writes the field.
+/// - `Date`, `Server`: always sent; `Date` may appear once (RFC 9110 §6.6.1).
+/// - `Content-Type`: it has its own place, [`Response::content_type`], so
+///   there is one, not two that might disagree.
+///
+/// And two hop-by-hop fields that belong to the connection, not to the
+/// resource (RFC 9110 §7.6.1):
+///
+/// - `Keep-Alive`: the parameters of a persistence the handler does not
+///   decide; it could sit beside `Connection: close`.
+/// - `Upgrade`: RFC 9110 §7.8 requires `Connection: upgrade` with it, which
+///   a handler cannot write, and switching protocols (101) is the
+///   connection's job. A later chapter that implements a switch (WebSocket)
+///   will let the connection send it.
+pub const RESERVED_FIELDS: &[(&str, &str)] = &[
+    (
+        "Content-Length",
+        "Content-Length is framing: encode writes it",
+    ),
+    (
+        "Transfer-Encoding",
+        "Transfer-Encoding is framing: encode writes it",
+    ),
+    (
+        "Connection",
+        "Connection is the connection's: encode writes it",
+    ),
+    ("Date", "Date is always sent: encode writes it"),
+    ("Server", "Server is always sent: encode writes it"),
+    (
+        "Content-Type",
+        "Content-Type belongs in Response::content_type",
+    ),
+    (
+        "Keep-Alive",
+        "Keep-Alive is hop-by-hop: the connection decides persistence",
+    ),
+    (
+        "Upgrade",
+        "Upgrade needs Connection: upgrade, which only the connection writes",
+    ),
+];
+// ANCHOR_END: reserved_fields
 
 /// `text/plain; charset=utf-8`.
 pub const TEXT_PLAIN: &str = "text/plain; charset=utf-8";
@@ -196,9 +254,12 @@ impl Response {
     }
 
     /// Whether every field can be written safely: names are tokens, values
-    /// have no control bytes. A value with CRLF in it would let whoever
-    /// chose it (maybe a client, through a handler) add fields or a whole
-    /// second response: "response splitting".
+    /// have no control bytes, and no name is one of [`RESERVED_FIELDS`]. A
+    /// value with CRLF in it would let whoever chose it (maybe a client,
+    /// through a handler) add fields or a whole second response: "response
+    /// splitting". A reserved name would send a field twice, or contradict
+    /// what the connection writes. The connection answers 500 instead of a
+    /// response that fails this check.
     pub fn check(&self) -> Result<(), &'static str> {
         let good_value = |v: &str| v.bytes().all(|b| b == b'\t' || (b >= 0x20 && b != 0x7f));
         if let Some(ct) = &self.content_type {
@@ -212,6 +273,12 @@ impl Response {
             }
             if !good_value(value) {
                 return Err("control byte in a field value");
+            }
+            let reserved = RESERVED_FIELDS
+                .iter()
+                .find(|(reserved, _)| name.eq_ignore_ascii_case(reserved));
+            if let Some((_, why)) = reserved {
+                return Err(why);
             }
         }
         Ok(())
@@ -374,6 +441,43 @@ mod tests {
         assert!(split.check().is_err());
         let bad_name = Response::new(StatusCode::OK).with_header("X A", "b");
         assert!(bad_name.check().is_err());
+    }
+
+    #[test]
+    fn check_refuses_fields_encode_writes() {
+        let cases: &[(&str, &str, &str, bool)] = &[
+            ("content_length", "Content-Length", "5", false),
+            ("content_length_lower", "content-length", "5", false),
+            (
+                "transfer_encoding_upper",
+                "TRANSFER-ENCODING",
+                "chunked",
+                false,
+            ),
+            ("connection", "Connection", "close", false),
+            ("connection_mixed", "cOnNeCtIoN", "keep-alive", false),
+            ("keep_alive", "Keep-Alive", "timeout=5", false),
+            ("upgrade", "upgrade", "websocket", false),
+            ("date", "Date", "Sun, 06 Nov 1994 08:49:37 GMT", false),
+            ("server", "Server", "other", false),
+            ("content_type", "Content-Type", "text/plain", false),
+            // Names that only look alike are ordinary fields.
+            ("cache_control", "Cache-Control", "no-store", true),
+            ("content_language", "Content-Language", "en", true),
+            ("x_content_length", "X-Content-Length", "5", true),
+            ("content_length_suffix", "Content-Lengths", "5", true),
+            ("location", "Location", "/", true),
+        ];
+        for &(name, field, value, ok) in cases {
+            let r = Response::text(StatusCode::OK, "abc").with_header(field, value);
+            assert_eq!(r.check().is_ok(), ok, "case {name}: {:?}", r.check());
+        }
+        // Each refusal says which field it was.
+        let r = Response::new(StatusCode::OK).with_header("content-length", "0");
+        assert_eq!(
+            r.check(),
+            Err("Content-Length is framing: encode writes it")
+        );
     }
 
     #[test]

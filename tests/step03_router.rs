@@ -4,6 +4,7 @@
 //! panicking handler, 501 for an unknown method) has a snapshot here.
 mod common;
 
+use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
 use common::{Exchange, spawn_step};
@@ -89,6 +90,54 @@ fn panic_becomes_500_and_server_goes_on() {
         "server stopped serving after a panic:\n{after}"
     );
     snap!("panic_becomes_500", t);
+}
+
+/// `/headers` shows field values as they were sent: `"` and `\` are
+/// printable ASCII and come back unchanged (a browser's `sec-ch-ua` is full
+/// of quotes); only a tab (as `\t`) and obs-text (as `\xNN`) are escaped.
+/// Checked on the raw bytes, because a transcript would escape the
+/// backslashes again. The answer echoes request fields, so it must not be
+/// stored by any cache (RFC 9111 §5.2.2.5).
+#[test]
+fn headers_shows_quotes_and_backslashes_as_sent() {
+    let srv = spawn_step("step03");
+    let mut stream = srv.connect();
+    stream
+        .write_all(
+            b"GET /headers HTTP/1.1\r\nHost: x\r\n\
+              sec-ch-ua: \"Not:A-Brand\";v=\"8\", \"Chromium\";v=\"124\"\r\n\
+              X-Path: C:\\dir\\file\r\n\
+              X-Tab: a\tb\r\n\
+              X-Obs: caf\xc3\xa9\r\n\r\n",
+        )
+        .expect("send the request");
+    let mut response = Vec::new();
+    stream
+        .read_to_end(&mut response)
+        .expect("read until the server closes");
+    let want_body: &[u8] = b"Host: x\n\
+        sec-ch-ua: \"Not:A-Brand\";v=\"8\", \"Chromium\";v=\"124\"\n\
+        X-Path: C:\\dir\\file\n\
+        X-Tab: a\\tb\n\
+        X-Obs: caf\\xc3\\xa9\n";
+    let (head, body) = response
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|end| response.split_at(end + 4))
+        .unwrap_or_else(|| panic!("no complete head in {:?}", response.escape_ascii()));
+    assert!(
+        body == want_body,
+        "body:\n{}\nwanted:\n{}",
+        String::from_utf8_lossy(body),
+        String::from_utf8_lossy(want_body)
+    );
+    let head = String::from_utf8_lossy(head);
+    assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
+    assert!(head.contains("\r\nCache-Control: no-store\r\n"), "{head}");
+    assert!(
+        head.contains(&format!("\r\nContent-Length: {}\r\n", want_body.len())),
+        "{head}"
+    );
 }
 
 /// A few requests that must not reach a handler at all. Checked by status
