@@ -104,10 +104,10 @@ pub fn redact_date(rendered: &str) -> String {
 /// follows the previous body on the same line when that body does not end
 /// in a newline (`abcHTTP/1.1 200 OK\r\n`).
 fn ends_with_status_line(line: &str) -> bool {
-    let Some(at) = line.rfind("HTTP/1.") else {
+    let Some((_, rest)) = line.rsplit_once("HTTP/1.") else {
         return false;
     };
-    let rest = &line.as_bytes()[at + "HTTP/1.".len()..];
+    let rest = rest.as_bytes();
     line.ends_with("\\r\\n\n")
         && matches!(rest, [minor, b' ', a, b, c, b' ' | b'\\', ..]
             if minor.is_ascii_digit() && [a, b, c].iter().all(|d| d.is_ascii_digit()))

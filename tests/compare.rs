@@ -211,3 +211,206 @@ fn a_closed_stdout_is_not_a_panic() {
     };
     assert_eq!(status.code(), Some(0), "compare died instead of finishing");
 }
+
+/// What a hostile server does once it has sent everything.
+#[derive(Debug, Clone, Copy)]
+enum Then {
+    /// Close the connection (the case's snapshot shows a close).
+    Close,
+    /// Keep the connection open until compare hangs up (the snapshot
+    /// shows it staying open, so compare reads by framing).
+    WaitForHangUp,
+}
+
+/// A hostile server for exactly one connection; it ends by itself. It
+/// reads the request head, writes `h.answer`, then `h.flood` over and over
+/// until `h.flood_bytes` are out or compare hangs up, and then does `then`.
+/// Every wait has a limit, so a compare that misbehaves cannot hang it.
+fn hostile_server(h: &Hostile, then: Then) -> (SocketAddr, thread::JoinHandle<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("local addr");
+    let (answer, flood, flood_bytes) = (h.answer.clone(), h.flood, h.flood_bytes);
+    let server = thread::spawn(move || {
+        let Ok((mut stream, _)) = listener.accept() else {
+            return;
+        };
+        drop(listener);
+        let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
+        let _ = stream.set_write_timeout(Some(Duration::from_secs(30)));
+        let mut got = Vec::new();
+        let mut buf = [0u8; 4096];
+        while !got.windows(4).any(|w| w == b"\r\n\r\n") && got.len() < 64 * 1024 {
+            match stream.read(&mut buf) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+            }
+        }
+        if stream.write_all(&answer).is_err() {
+            return;
+        }
+        if !flood.is_empty() {
+            let block = flood.repeat(64 * 1024 / flood.len());
+            let mut sent = 0;
+            while sent < flood_bytes {
+                if stream.write_all(&block).is_err() {
+                    return; // compare hung up: it stopped reading, as it should
+                }
+                sent += block.len();
+            }
+        }
+        if let Then::WaitForHangUp = then {
+            while matches!(stream.read(&mut buf), Ok(n) if n > 0) {}
+        }
+    });
+    (addr, server)
+}
+
+/// A snapshot directory with one case: `GET /`, answered by a 200 with a
+/// two-byte body, after which the server closes or keeps the connection.
+fn one_case_snapshots(case: &str, then: Then) -> std::path::PathBuf {
+    use rawhttp::transcript::{Step, Transcript};
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("compare_{case}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create the snapshot dir");
+    let t = Transcript {
+        description: None,
+        steps: vec![
+            Step::Send(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n".to_vec()),
+            Step::Expect {
+                bytes: b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".to_vec(),
+                then_closes: matches!(then, Then::Close),
+            },
+        ],
+    };
+    let file = dir.join(format!("step06_hostile__{case}.snap"));
+    std::fs::write(file, t.render()).expect("write the snapshot");
+    dir
+}
+
+/// One way for a server to answer with something compare must not hold.
+struct Hostile {
+    case: &'static str,
+    answer: Vec<u8>,
+    /// Sent after `answer`, again and again, up to `flood_bytes` in all.
+    flood: &'static [u8],
+    flood_bytes: usize,
+    /// What the FAIL line must say.
+    reason: &'static str,
+}
+
+fn hostile(case: &'static str, answer: &str, reason: &'static str) -> Hostile {
+    Hostile {
+        case,
+        answer: answer.as_bytes().to_vec(),
+        flood: b"",
+        flood_bytes: 0,
+        reason,
+    }
+}
+
+/// Regression (review defect 8): compare reads bytes from servers it does
+/// not trust. Absurd sizes and endless bodies are a FAIL (exit 1) that
+/// names the problem, found at once: not a panic (exit 101, which the
+/// chunk sizes were: `end + 2` overflowed), not a wait until the time
+/// limit, and not memory without bound. Each case is replayed once with
+/// the connection kept open (compare reads by framing) and once with a
+/// close (compare reads until the close).
+#[test]
+fn hostile_sizes_and_endless_bodies_fail_at_once_with_reasons() {
+    const CHUNKED: &str = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+    let many = 64 << 20; // 32 times what compare will hold
+    let cases = [
+        // 2^64 - 20: `at + size` fits, `+ 2` for the CRLF does not.
+        hostile(
+            "chunk_size_ffffffffffffffec",
+            &format!("{CHUNKED}ffffffffffffffec\r\n"),
+            "| chunk size ffffffffffffffec",
+        ),
+        // After one good chunk (at = 25): at + size = 2^64 - 1, then + 2.
+        hostile(
+            "chunk_size_overflows_with_its_crlf",
+            &format!("{CHUNKED}2\r\nok\r\nffffffffffffffe6\r\n"),
+            "| chunk size ffffffffffffffe6, after 7 bytes of chunks",
+        ),
+        hostile(
+            "content_length_u64_max",
+            "HTTP/1.1 200 OK\r\nContent-Length: 18446744073709551615\r\n\r\nok",
+            "| Content-Length: 18446744073709551615",
+        ),
+        // Terminal control in the status line: shown escaped, never sent on
+        // to the terminal (ESC [2J clears the screen).
+        hostile(
+            "escape_in_the_status_line",
+            "HTTP/1.1 500 \x1b[2J\r\nContent-Length: 2\r\n\r\nok",
+            "| HTTP/1.1 500 \\u{1b}[2J",
+        ),
+        // No framing: the body runs until a close that does not come soon.
+        Hostile {
+            flood: b"xxxxxxxx",
+            flood_bytes: many,
+            ..hostile(
+                "endless_body",
+                "HTTP/1.1 200 OK\r\n\r\n",
+                "compare reads no more) | 2097152 bytes, and still no end",
+            )
+        },
+        // One-byte chunks without end: also costly if decoded again and again.
+        Hostile {
+            flood: b"1\r\nx\r\n",
+            flood_bytes: many,
+            ..hostile("endless_chunks", CHUNKED, "compare reads no more) | ")
+        },
+    ];
+    let limit = Duration::from_secs(10);
+    let mut problems = Vec::new();
+    for h in &cases {
+        for then in [Then::WaitForHangUp, Then::Close] {
+            let (case, reason) = (h.case, h.reason);
+            let dir = one_case_snapshots(case, then);
+            let (addr, server) = hostile_server(h, then);
+            let start = Instant::now();
+            let (code, out) = compare(&[
+                "--step",
+                "06",
+                "--snapshots",
+                &dir.to_string_lossy(),
+                "--timeout-ms",
+                &limit.as_millis().to_string(),
+                &addr.to_string(),
+            ]);
+            let took = start.elapsed();
+            let line = out
+                .lines()
+                .find(|l| l.contains(&format!("__{case}")))
+                .unwrap_or_default();
+            if code != Some(1) {
+                problems.push(format!("{case} ({then:?}): exit {code:?}, not 1 (a FAIL)"));
+            }
+            if !(line.starts_with("FAIL") && line.contains(reason)) {
+                problems.push(format!("{case} ({then:?}): no FAIL line with {reason:?}"));
+            }
+            if took >= limit / 2 {
+                problems.push(format!(
+                    "{case} ({then:?}): took {took:?}, as if it waited for the {limit:?} limit"
+                ));
+            }
+            if out.chars().any(|c| c.is_control() && c != '\n') {
+                problems.push(format!(
+                    "{case} ({then:?}): control characters in the output"
+                ));
+            }
+            problems.extend(
+                out.lines()
+                    .skip(1)
+                    .map(|l| format!("    {}", l.escape_debug())),
+            );
+            // compare has exited, so the server's reads end; a connect of
+            // our own releases its accept if compare never connected.
+            drop(TcpStream::connect(addr));
+            server.join().expect("the hostile server panicked");
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+    }
+    let failed = problems.iter().any(|p| !p.starts_with("    "));
+    assert!(!failed, "{}", problems.join("\n"));
+}

@@ -44,8 +44,32 @@ const WRITE_GAP: Duration = Duration::from_millis(20);
 /// staying open, watch this long for an unexpected close.
 const OPEN_CHECK: Duration = Duration::from_millis(200);
 
+// ANCHOR: limits
 /// A response head longer than this is not worth waiting for.
 const MAX_HEAD: usize = 64 * 1024;
+
+/// The most compare holds from a server at once: one response, or, where
+/// the snapshot shows a close, everything before the close. Twice the
+/// largest body our server accepts (`limits::MAX_BODY_BYTES`, which its
+/// echo routes send back), and thousands of times the largest recorded
+/// response. The server under test is not trusted: a `Content-Length` or
+/// chunk size that would need more fails the case at once, and a server
+/// that keeps sending fails it when this much has arrived, instead of
+/// compare eating memory until the time limit.
+const MAX_RESPONSE_BYTES: usize = 2 * rawhttp::limits::MAX_BODY_BYTES;
+
+/// A chunk-size line (size and extensions) or a trailer field line longer
+/// than this is not worth waiting for either.
+const MAX_CHUNK_LINE: usize = MAX_HEAD;
+// ANCHOR_END: limits
+
+/// [`MAX_RESPONSE_BYTES`], as a FAIL line says it.
+fn too_much() -> String {
+    format!(
+        "at most {} MiB per response (compare reads no more)",
+        MAX_RESPONSE_BYTES >> 20
+    )
+}
 
 /// `println!` that does not panic when stdout has gone away
 /// (`compare … | head`): the report is lost, the run is not.
@@ -330,15 +354,29 @@ struct Diff {
 }
 
 impl std::fmt::Display for Diff {
+    /// Control characters are escaped: the status line, reason phrase and
+    /// field values come from the server, and an ESC in them must not
+    /// reach the terminal as one.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
             "{}: {} | {}",
-            self.what,
-            short(&self.expected),
-            short(&self.got)
+            printable(&self.what),
+            short(&printable(&self.expected)),
+            short(&printable(&self.got))
         )
     }
+}
+
+/// `s` with its control characters escaped (`\u{1b}`); [`show`]'s output
+/// has none, so it comes through unchanged.
+fn printable(s: &str) -> String {
+    s.chars()
+        .map(|c| match c.is_control() {
+            true => c.escape_default().to_string(),
+            false => c.to_string(),
+        })
+        .collect()
 }
 
 /// Long values are cut, so that a case stays on one line.
@@ -447,8 +485,8 @@ fn expect(
     if !expected.is_empty() && !expected.starts_with(b"HTTP/") {
         return expect_raw(conn, expected, then_closes);
     }
-    let wanted = split_responses(expected, &mut methods.clone(), true)
-        .map_err(|e| diff("snapshot", "a readable response", &e))?;
+    let wanted =
+        split_responses(expected, &mut methods.clone(), true).map_err(|e| e.diff("snapshot"))?;
 
     // Read the server's responses the way a client would: by their framing,
     // or, where the snapshot shows a close, everything until the close.
@@ -488,14 +526,7 @@ fn expect(
             "nothing, and no close, within the time limit",
         ));
     } else {
-        let responses = responses.map_err(|e| {
-            let got = if got.is_empty() {
-                "nothing".to_string()
-            } else {
-                show(&got)
-            };
-            diff("response", &e, &got)
-        })?;
+        let responses = responses.map_err(|e| e.diff("response"))?;
         compare_all(&wanted, &responses, notes)?;
     }
     if !closed {
@@ -767,15 +798,20 @@ fn request_methods_are_head(mut sent: &[u8]) -> Vec<bool> {
         let Some(end) = find(sent, b"\r\n\r\n") else {
             break;
         };
-        let text = String::from_utf8_lossy(&sent[..end]);
+        let text = String::from_utf8_lossy(sent.get(..end).unwrap_or_default());
         head.push(text.starts_with("HEAD "));
         let length = text
             .split("\r\n")
             .filter_map(|l| l.split_once(':'))
             .find(|(n, _)| n.trim().eq_ignore_ascii_case("content-length"))
-            .and_then(|(_, v)| v.trim().parse::<usize>().ok())
+            .and_then(|(_, v)| decimal(v.trim())?.ok())
             .unwrap_or(0);
-        match sent.get(end + 4 + length..) {
+        // Checked: a snapshot from `--snapshots DIR` can say anything.
+        match end
+            .checked_add(4)
+            .and_then(|n| n.checked_add(length))
+            .and_then(|n| sent.get(n..))
+        {
             Some(rest) => sent = rest,
             None => break,
         }
@@ -787,75 +823,120 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
 }
 
+/// Why bytes cannot be read as a response: what a client needs there, and
+/// what the server sent instead. Everything a server can send ends as a
+/// response or as one of these (a FAIL), never as a panic, and never as a
+/// wait for bytes that compare would refuse to hold anyway.
+#[derive(Debug)]
+struct Unreadable {
+    expected: String,
+    got: String,
+}
+
+fn unreadable(expected: impl Into<String>, got: impl Into<String>) -> Unreadable {
+    Unreadable {
+        expected: expected.into(),
+        got: got.into(),
+    }
+}
+
+impl Unreadable {
+    /// As a [`Diff`] about `what` (the server's response, or the snapshot).
+    fn diff(&self, what: &str) -> Diff {
+        diff(what, &self.expected, &self.got)
+    }
+}
+
 /// Split what a server sent into responses. `closed`: the server closed
 /// after these bytes, so a body framed by close is complete.
 fn split_responses(
     mut bytes: &[u8],
     methods: &mut Methods,
     closed: bool,
-) -> Result<Vec<Response>, String> {
+) -> Result<Vec<Response>, Unreadable> {
     let mut out = Vec::new();
     while !bytes.is_empty() {
-        match frame(bytes, methods.peek_is_head(), closed)? {
+        match frame(bytes, methods.peek_is_head(), closed, &mut 0)? {
             Some((response, used)) => {
                 methods.answer(response.status);
                 out.push(response);
-                bytes = &bytes[used..];
+                // `frame` never reports more than it was given; if it did,
+                // the rest is simply not there.
+                bytes = bytes.get(used..).unwrap_or_default();
             }
             None if closed => {
-                return Err(format!(
-                    "a complete response, then close; got {}",
-                    cut_short(bytes)
+                return Err(unreadable(
+                    "a complete response, then close",
+                    cut_short(bytes),
                 ));
             }
-            None => return Err(format!("a complete response; got {}", cut_short(bytes))),
+            None => return Err(unreadable("a complete response", cut_short(bytes))),
         }
     }
     Ok(out)
 }
 
 fn cut_short(bytes: &[u8]) -> String {
-    format!(
-        "{} bytes, ending …{}",
-        bytes.len(),
-        short(&show(&bytes[bytes.len().saturating_sub(30)..]))
-    )
+    let tail = bytes
+        .get(bytes.len().saturating_sub(30)..)
+        .unwrap_or_default();
+    format!("{} bytes, ending …{}", bytes.len(), short(&show(tail)))
 }
 
 /// The first response in `buf`, and how many bytes it used; `None` if it is
 /// not all there yet.
+///
+/// `buf` comes from a server that is not trusted: lengths are parsed digit
+/// by digit with checked arithmetic, every slice is taken with `get`, and a
+/// length that would take the response past [`MAX_RESPONSE_BYTES`] is an
+/// error now, not a wait for bytes compare would never hold.
+///
+/// `checked` is [`dechunk`]'s progress through a chunked body: 0 for a new
+/// response, and the same variable again when `buf` has only grown.
 fn frame(
     buf: &[u8],
     head_request: bool,
     closed: bool,
-) -> Result<Option<(Response, usize)>, String> {
-    let Some(head_end) = find(buf, b"\r\n\r\n").map(|i| i + 4) else {
+    checked: &mut usize,
+) -> Result<Option<(Response, usize)>, Unreadable> {
+    let Some(head_len) = find(buf, b"\r\n\r\n") else {
         if find(buf, b"\n\n").is_some() {
-            return Err("lines that end in CRLF (RFC 9112 §2.1); got bare LF".into());
+            return Err(unreadable(
+                "lines that end in CRLF (RFC 9112 §2.1)",
+                "bare LF",
+            ));
         }
         if buf.len() > MAX_HEAD {
-            return Err(format!(
-                "a response head; got {} bytes without an empty line",
-                buf.len()
+            return Err(unreadable(
+                format!("a response head of at most {} KiB", MAX_HEAD >> 10),
+                format!("{} bytes without an empty line", buf.len()),
             ));
         }
         return Ok(None);
     };
-    let head = String::from_utf8_lossy(&buf[..head_end - 4]);
+    let head_end = head_len.saturating_add(4);
+    let head = String::from_utf8_lossy(buf.get(..head_len).unwrap_or_default());
     let mut lines = head.split("\r\n");
     let status_line = lines.next().unwrap_or_default().to_string();
-    let bad_status = || format!("a status line; got {}", show(status_line.as_bytes()));
+    let bad_status = || unreadable("a status line", show(status_line.as_bytes()));
     let (version, rest) = status_line.split_once(' ').ok_or_else(bad_status)?;
     let (code, reason) = rest.split_once(' ').unwrap_or((rest, ""));
+    // status-code = 3DIGIT (RFC 9112 §4); `str::parse` would take `+20`.
     let status: u16 = match code.parse() {
-        Ok(s) if code.len() == 3 && version.starts_with("HTTP/") => s,
+        Ok(s)
+            if code.len() == 3
+                && code.bytes().all(|b| b.is_ascii_digit())
+                && version.starts_with("HTTP/") =>
+        {
+            s
+        }
         _ => return Err(bad_status()),
     };
     let mut fields = Vec::new();
     for line in lines {
         let (name, value) = line
             .split_once(':')
-            .ok_or_else(|| format!("a field line; got {}", show(line.as_bytes())))?;
+            .ok_or_else(|| unreadable("a field line", show(line.as_bytes())))?;
         fields.push((name.to_string(), value.trim().to_string()));
     }
     let mut response = Response {
@@ -867,27 +948,36 @@ fn frame(
         body: Vec::new(),
         status_line,
     };
+    // What compare will hold of this response's body.
+    let budget = MAX_RESPONSE_BYTES.saturating_sub(head_end);
     response.framing = if head_request || status < 200 || status == 204 || status == 304 {
         Framing::NoBody
-    } else if response
-        .field("transfer-encoding")
-        .is_some_and(|te| te.to_ascii_lowercase().ends_with("chunked"))
-    {
+    } else if response.field("transfer-encoding").is_some_and(|te| {
+        // RFC 9112 §6.3, rule 4: chunked if it is the final coding (and
+        // not merely a name that ends in `chunked`).
+        te.rsplit(',')
+            .next()
+            .is_some_and(|last| last.trim().eq_ignore_ascii_case("chunked"))
+    }) {
         Framing::Chunked
     } else if let Some(n) = response.field("content-length") {
-        Framing::Length(
-            n.parse()
-                .map_err(|_| format!("a Content-Length; got {n:?}"))?,
-        )
+        let got = || format!("Content-Length: {}", show(n.as_bytes()));
+        match decimal(n) {
+            Some(Ok(len)) if len <= budget => Framing::Length(len),
+            Some(_) => return Err(unreadable(too_much(), got())),
+            None => return Err(unreadable("a Content-Length (1*DIGIT)", got())),
+        }
     } else {
         Framing::UntilClose
     };
-    let rest = &buf[head_end..];
+    let rest = buf.get(head_end..).unwrap_or_default();
     let (body, used) = match response.framing {
         Framing::NoBody => (Vec::new(), 0),
-        Framing::Length(n) if rest.len() >= n => (rest[..n].to_vec(), n),
-        Framing::Length(_) => return Ok(None),
-        Framing::Chunked => match dechunk(rest)? {
+        Framing::Length(n) => match rest.get(..n) {
+            Some(body) => (body.to_vec(), n),
+            None => return Ok(None),
+        },
+        Framing::Chunked => match dechunk(rest, budget, checked)? {
             Some(done) => done,
             None => return Ok(None),
         },
@@ -895,45 +985,150 @@ fn frame(
         Framing::UntilClose => return Ok(None),
     };
     response.body = body;
-    Ok(Some((response, head_end + used)))
+    Ok(Some((response, head_end.saturating_add(used))))
 }
 
-/// Decode a chunked body (RFC 9112 §7.1): the body, and the bytes used;
-/// `None` if it is not all there.
-fn dechunk(buf: &[u8]) -> Result<Option<(Vec<u8>, usize)>, String> {
-    let mut body = Vec::new();
-    let mut at = 0;
-    loop {
-        let Some(line_len) = find(&buf[at..], b"\r\n") else {
-            return Ok(None);
+/// A Content-Length value (RFC 9110 §8.6: `1*DIGIT`), digit by digit:
+/// `None` if it is not digits, `Some(Err(()))` if it does not fit a `usize`.
+fn decimal(text: &str) -> Option<Result<usize, ()>> {
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some(text.bytes().try_fold(0usize, |n, d| {
+        n.checked_mul(10)
+            .and_then(|n| n.checked_add(usize::from(d - b'0')))
+            .ok_or(())
+    }))
+}
+
+/// A chunk size (RFC 9112 §7.1: `chunk-size = 1*HEXDIG`), digit by digit:
+/// `None` if it is not hex digits, `Some(Err(()))` if it does not fit a
+/// `usize`. RFC 9112 §7.1:
+///
+/// > Recipients MUST anticipate potentially large hexadecimal numerals and
+/// > prevent parsing errors due to integer conversion overflows or
+/// > precision loss due to integer representation.
+fn hexadecimal(text: &str) -> Option<Result<usize, ()>> {
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    Some(text.bytes().try_fold(0usize, |n, d| {
+        let d = char::from(d).to_digit(16).ok_or(())?;
+        n.checked_mul(16)
+            .and_then(|n| n.checked_add(d as usize))
+            .ok_or(())
+    }))
+}
+
+/// One step through a chunked body (RFC 9112 §7.1).
+enum Chunk {
+    /// A chunk whose data is `buf[data]`; the next chunk starts at `next`.
+    Data {
+        data: std::ops::Range<usize>,
+        next: usize,
+    },
+    /// The last chunk and the trailer section: the body ends at `end`.
+    Last { end: usize },
+}
+
+/// The chunk that starts at `at` in `buf`; `None` if it is not all there.
+/// The chunked bytes may take at most `budget`: a chunk size that goes
+/// past it is an error at once, whether or not its data has arrived.
+fn next_chunk(buf: &[u8], at: usize, budget: usize) -> Result<Option<Chunk>, Unreadable> {
+    // One line from `at`: its length without the CRLF; `None` if the CRLF
+    // has not arrived yet.
+    let line_at = |at: usize| -> Result<Option<usize>, Unreadable> {
+        let rest = buf.get(at..).unwrap_or_default();
+        match find(rest, b"\r\n") {
+            Some(len) if len <= MAX_CHUNK_LINE => Ok(Some(len)),
+            None if rest.len() <= MAX_CHUNK_LINE => Ok(None),
+            _ => Err(unreadable(
+                format!(
+                    "a chunk-size or trailer line of at most {} KiB",
+                    MAX_CHUNK_LINE >> 10
+                ),
+                format!("{} bytes without CRLF", rest.len()),
+            )),
+        }
+    };
+    let Some(line_len) = line_at(at)? else {
+        return Ok(None);
+    };
+    let line_end = at.saturating_add(line_len);
+    let line = String::from_utf8_lossy(buf.get(at..line_end).unwrap_or_default());
+    // chunk = chunk-size [ chunk-ext ] CRLF chunk-data CRLF
+    let digits = line.split(';').next().unwrap_or_default().trim();
+    let too_big = || {
+        let after = match at {
+            0 => String::new(),
+            n => format!(", after {n} bytes of chunks"),
         };
-        let line = String::from_utf8_lossy(&buf[at..at + line_len]);
-        let digits = line.split(';').next().unwrap_or_default().trim();
-        let size =
-            usize::from_str_radix(digits, 16).map_err(|_| format!("a chunk size; got {line:?}"))?;
-        at += line_len + 2;
-        if size == 0 {
-            // Trailer fields, then the empty line.
-            loop {
-                let Some(len) = find(&buf[at..], b"\r\n") else {
-                    return Ok(None);
-                };
-                at += len + 2;
-                if len == 0 {
-                    return Ok(Some((body, at)));
-                }
+        unreadable(too_much(), format!("chunk size {}{after}", short(digits)))
+    };
+    let size = match hexadecimal(digits) {
+        Some(Ok(size)) => size,
+        Some(Err(())) => return Err(too_big()),
+        None => return Err(unreadable("a chunk size (1*HEXDIG)", show(line.as_bytes()))),
+    };
+    let data_start = line_end.saturating_add(2);
+    if size == 0 {
+        // last-chunk, then trailer fields, then the empty line.
+        let mut at = data_start;
+        loop {
+            let Some(len) = line_at(at)? else {
+                return Ok(None);
+            };
+            at = at.saturating_add(len).saturating_add(2);
+            if at > budget {
+                return Err(unreadable(too_much(), "trailer fields past that"));
+            }
+            if len == 0 {
+                return Ok(Some(Chunk::Last { end: at }));
             }
         }
-        let end = at
-            .checked_add(size)
-            .ok_or("a chunk size that fits in memory")?;
-        match buf.get(at..end + 2) {
-            Some(chunk) if chunk.ends_with(b"\r\n") => body.extend_from_slice(&chunk[..size]),
-            Some(_) => return Err("CRLF after the chunk data".into()),
-            None => return Ok(None),
-        }
-        at = end + 2;
     }
+    // The data and its CRLF end here. Past the budget, or past what a
+    // `usize` can count (`ffffffffffffffec`), is the same answer.
+    let data_end = data_start.checked_add(size).ok_or_else(too_big)?;
+    let next = match data_end.checked_add(2) {
+        Some(next) if next <= budget => next,
+        _ => return Err(too_big()),
+    };
+    match buf.get(data_end..next) {
+        None => Ok(None),
+        Some(b"\r\n") => Ok(Some(Chunk::Data {
+            data: data_start..data_end,
+            next,
+        })),
+        Some(other) => Err(unreadable("CRLF after the chunk data", show(other))),
+    }
+}
+
+/// Decode a chunked body: the body, and the bytes used; `None` if it is
+/// not all there. `checked` is how far chunks are already known to be
+/// good (a chunk boundary): a caller that calls again for the same
+/// response with more bytes passes the same value, so that a body of many
+/// small chunks costs time linear in its size, not quadratic.
+fn dechunk(
+    buf: &[u8],
+    budget: usize,
+    checked: &mut usize,
+) -> Result<Option<(Vec<u8>, usize)>, Unreadable> {
+    let end = loop {
+        match next_chunk(buf, *checked, budget)? {
+            None => return Ok(None),
+            Some(Chunk::Data { next, .. }) => *checked = next,
+            Some(Chunk::Last { end }) => break end,
+        }
+    };
+    // All there and checked: collect the data, once.
+    let mut body = Vec::new();
+    let mut at = 0;
+    while let Some(Chunk::Data { data, next }) = next_chunk(buf, at, budget)? {
+        body.extend_from_slice(buf.get(data).unwrap_or_default());
+        at = next;
+    }
+    Ok(Some((body, end)))
 }
 
 /// The connection under test, with what has been read but not used yet.
@@ -967,18 +1162,27 @@ impl Conn {
         })
     }
 
-    /// Read once more into `buf`, waiting at most until the deadline.
+    /// Read once more into `buf`, waiting at most until the deadline, and
+    /// never past [`MAX_RESPONSE_BYTES`] in `buf`: a server that keeps
+    /// sending fails the case here.
     fn fill(&mut self) -> Result<Read, Diff> {
+        let room = MAX_RESPONSE_BYTES.saturating_sub(self.buf.len());
+        if room == 0 {
+            let got = format!("{} bytes, and still no end", self.buf.len());
+            return Err(diff("response", &too_much(), &got));
+        }
         let left = self.deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
             return Ok(Read::TimedOut);
         }
         let _ = self.stream.set_read_timeout(Some(left));
         let mut chunk = [0u8; 16 * 1024];
-        match io::Read::read(&mut self.stream, &mut chunk) {
+        let want = chunk.len().min(room);
+        match io::Read::read(&mut self.stream, chunk.get_mut(..want).unwrap_or_default()) {
             Ok(0) => Ok(Read::Closed),
             Ok(n) => {
-                self.buf.extend_from_slice(&chunk[..n]);
+                self.buf
+                    .extend_from_slice(chunk.get(..n).unwrap_or_default());
                 Ok(Read::Data)
             }
             Err(e)
@@ -998,15 +1202,23 @@ impl Conn {
         }
     }
 
+    /// The first `n` bytes of `buf`. `frame` never reports more bytes
+    /// used than it was given; `min` keeps even a mistake there from
+    /// becoming a panic.
+    fn take(&mut self, n: usize) -> Vec<u8> {
+        self.buf.drain(..n.min(self.buf.len())).collect()
+    }
+
     /// One response, by its framing, and its raw bytes.
     fn read_response(&mut self, head_request: bool) -> Result<(Response, Vec<u8>), Diff> {
+        // The buffer only grows until this response is complete, so the
+        // chunks checked so far stay checked.
+        let mut checked = 0;
         loop {
-            match frame(&self.buf, head_request, false) {
-                Ok(Some((response, used))) => {
-                    return Ok((response, self.buf.drain(..used).collect()));
-                }
+            match frame(&self.buf, head_request, false, &mut checked) {
+                Ok(Some((response, used))) => return Ok((response, self.take(used))),
                 Ok(None) => {}
-                Err(e) => return Err(diff("response", &e, &show(&self.buf))),
+                Err(e) => return Err(e.diff("response")),
             }
             let how = match self.fill()? {
                 Read::Data => continue,
@@ -1015,8 +1227,8 @@ impl Conn {
             };
             // The server closed or went quiet. A body framed by close ends
             // here; returning it lets `compare` name the framing problem.
-            if let Ok(Some((response, used))) = frame(&self.buf, head_request, true) {
-                return Ok((response, self.buf.drain(..used).collect()));
+            if let Ok(Some((response, used))) = frame(&self.buf, head_request, true, &mut checked) {
+                return Ok((response, self.take(used)));
             }
             let got = match self.buf.is_empty() {
                 true => format!("{how} without sending anything"),
