@@ -351,9 +351,14 @@ mod tests {
         assert!(s.register(&streams[2], 2).is_none(), "2 open, cap 2");
         // A cap of 1 closing: the first may move (N), the second may not (N+1).
         assert!(s.closing(&slots[0].1, 1), "closing 1 of at most 1");
-        assert!(!s.closing(&slots[1].1, 1), "a second closing one stays counted");
+        assert!(
+            !s.closing(&slots[1].1, 1),
+            "a second closing one stays counted"
+        );
         assert_eq!(slots[1].1.state.load(SeqCst), BUSY);
-        let (third, _) = s.register(&streams[2], 2).expect("the closing one no longer counts");
+        let (third, _) = s
+            .register(&streams[2], 2)
+            .expect("the closing one no longer counts");
         assert!(s.register(&streams[3], 2).is_none(), "2 counted again");
         // When the closing one leaves, its place among the closing is free.
         s.unregister(slots[0].0);
