@@ -724,6 +724,7 @@ impl<'c> Connection<'c> {
     }
 }
 
+// ANCHOR: is_head
 /// Whether the request at the front of `pending` is a HEAD request, read
 /// from its first bytes, so that it holds whether or not the rest of the
 /// head parsed (a HEAD with a bad field still must not get content). Leading
@@ -734,6 +735,7 @@ fn is_head(mut pending: &[u8]) -> bool {
     }
     pending.starts_with(b"HEAD ")
 }
+// ANCHOR_END: is_head
 
 /// The interim response that invites the body (RFC 9110 §15.2.1).
 const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
@@ -896,6 +898,7 @@ fn answer<H: Handler>(
 }
 // ANCHOR_END: answer
 
+// ANCHOR: call
 /// Run the handler. A panicking handler must not take the connection's
 /// thread (and the client's answer) with it: it becomes a 500, and the
 /// server goes on. So does a response that fails [`Response::check`].
@@ -917,6 +920,7 @@ fn call<H: Handler>(handler: &H, request: &Request<'_>) -> Response {
         }
     }
 }
+// ANCHOR_END: call
 
 /// One access-log line (at `info`), kept until the response's last byte has
 /// been handed to the kernel, so that it tells what was really sent: the
