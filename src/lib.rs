@@ -33,6 +33,7 @@ pub mod date;
 pub mod demo;
 pub mod echo;
 pub mod error;
+pub mod http1;
 pub mod inspect;
 pub mod limits;
 pub mod request;

@@ -64,6 +64,12 @@ impl Conn {
         self.shutdown.is_draining()
     }
 
+    /// [`Conn::draining`] as a function the connection core can keep.
+    pub fn drain_signal(&self) -> Box<dyn Fn() -> bool + Send> {
+        let shutdown = self.shutdown.clone();
+        Box::new(move || shutdown.is_draining())
+    }
+
     /// Call before waiting for a new request. Returns `false` when the
     /// server is draining: close now instead of waiting. While idle, the
     /// shutdown may close the socket to wake the blocked read.

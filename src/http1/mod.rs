@@ -1,0 +1,702 @@
+//! The connection core: one HTTP/1.1 connection's protocol state, with no
+//! I/O (ch04; ch05 adds draining, ch06 bodies, ch07 rate deadlines; RFC 9112
+//! §9).
+//!
+//! A [`Connection`] is fed the bytes a driver read (from a socket, from
+//! TLS, from a test) and says what it wants next ([`Want`]): bytes written,
+//! more bytes read by a deadline, a streamed body's next piece, a lingering
+//! close, or the end. It never blocks, sleeps or reads a clock: the driver
+//! passes `now` in and sleeps until the deadline the core names. So a test
+//! can drive it through every state byte by byte, and one event loop could
+//! drive thousands of them.
+//!
+//! ```text
+//!                 bytes                    head complete
+//!   ┌──▶ Idle ───────────▶ Head ──────────────────────────▶ Body ──┐
+//!   │  idle_timeout:       head_timeout: 408                body_timeout,
+//!   │  quiet close         bad head: 4xx ─┐                 min_body_rate: 408
+//!   │                                     ▼                        │ all here
+//!   │    keep-alive      ┌─────────── Closing ◀── last response ───┤
+//!   └────────────────────┤   write, then            (close, 5xx,   │
+//!                        │   send deadline:          HTTP/1.0,     ▼
+//!                        │   min_send_rate          draining)   answer ──▶ Streaming
+//!                        ▼                                           (pieces, then
+//!                    Lingering ─────▶ Done                            the last chunk)
+//!                    linger_timeout, linger_bytes
+//! ```
+
+mod answer;
+mod body;
+mod close;
+mod deadline;
+mod expect;
+mod stream;
+
+use std::io::ErrorKind;
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use crate::chunked::Decoder;
+use crate::error::ParseError;
+use crate::limits::{Limits, MAX_BLANK_LINES};
+use crate::request::{Framing, Request, Status, parse_head};
+use crate::response::{BodyStream, Response};
+
+pub use close::refusal;
+pub use deadline::rate_deadline;
+
+use answer::{AccessLog, answer, wants_close};
+use close::is_head;
+use expect::{CONTINUE, ExpectAnswer, expect_answer};
+
+/// Anything that turns a request into a response: a plain function (step02),
+/// a [`Router`](crate::router::Router) (step03 on).
+pub trait Handler: Send + Sync + 'static {
+    /// Answer one request. A panic here becomes a 500; the server goes on.
+    fn handle(&self, request: &Request<'_>) -> Response;
+
+    /// Before the body has arrived: the response this request will get no
+    /// matter what its body says (404, 405, …), or `None` to go on. Used to
+    /// answer `Expect: 100-continue` without making the client send a body
+    /// we would throw away (ch06). The default accepts everything.
+    fn preflight(&self, request: &Request<'_>) -> Option<Response> {
+        let _ = request;
+        None
+    }
+}
+
+impl<F> Handler for F
+where
+    F: Fn(&Request<'_>) -> Response + Send + Sync + 'static,
+{
+    fn handle(&self, request: &Request<'_>) -> Response {
+        self(request)
+    }
+}
+
+/// Whether a connection may carry more than one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Persistence {
+    /// Answer one request, then close (steps 02 and 03).
+    OneRequest,
+    /// HTTP/1.1 persistent connections with pipelining (step04 on).
+    KeepAlive,
+}
+
+/// Which protocol features a connection has (each step turns more on).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Options {
+    /// One request, or keep-alive.
+    pub persistence: Persistence,
+    /// Accept `Transfer-Encoding: chunked` request bodies (ch06); without
+    /// it they get 501, as in steps 02–05.
+    pub chunked: bool,
+    /// Refuse a body the handler would refuse before it is sent, and
+    /// answer an unknown expectation with 417 (ch06). Every step sends
+    /// `100 Continue` when asked (RFC 9110 §10.1.1).
+    pub expect_continue: bool,
+}
+
+/// Why a connection ended (for the debug log, and for tests to reason about).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum End {
+    /// We sent a response with `Connection: close`.
+    Closed,
+    /// The client closed its side (between requests, or mid-request).
+    PeerClosed,
+    /// Nothing arrived within the idle timeout; closed without a word.
+    IdleTimeout,
+    /// The server is shutting down and the connection was idle.
+    Shutdown,
+    /// A read or write failed (reset, write timeout, …).
+    Io(ErrorKind),
+}
+
+// ANCHOR: want
+/// What the connection wants its driver to do next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Want {
+    /// Write all of [`Connection::output`], reporting progress with
+    /// [`Connection::wrote`], by `deadline` (else give up: `End::Io`).
+    /// `last`: this is the last response; the connection closes after it.
+    Write {
+        /// When the client must have taken it all (`None`: unbounded).
+        deadline: Option<Instant>,
+        /// Whether the connection closes once this is written.
+        last: bool,
+    },
+    /// Read into [`Connection::input`], then call [`Connection::received`]
+    /// (or [`Connection::eof`]). At `deadline`, poll again anyway.
+    Read {
+        /// When to give up waiting.
+        deadline: Instant,
+        /// Waiting between requests (the shutdown may close us now).
+        idle: bool,
+    },
+    /// Call [`Connection::produce`]: a streamed body's next piece (ch06).
+    Produce,
+    /// Shut down the sending side, then read and discard what still comes
+    /// (report it with `received`), until EOF or `deadline`.
+    Linger {
+        /// When to stop lingering.
+        deadline: Instant,
+    },
+    /// Nothing more: close the connection. Shut down the sending side first
+    /// when the end is [`End::Closed`], so the FIN goes out at once.
+    Close(End),
+}
+// ANCHOR_END: want
+
+// ANCHOR: state
+/// Where the connection is. Transitions happen in [`Connection::poll`]
+/// and the few methods it calls (STYLE: one enum, one place).
+enum State {
+    /// Waiting for the first byte of a request, since the instant given.
+    Idle(Instant),
+    /// Part of a head is buffered, since the instant given.
+    Head(Instant),
+    /// The head is complete; its body is arriving.
+    Body(BodyWait),
+    /// A streamed response is being sent (ch06).
+    Streaming(Streaming),
+    /// The last response is queued: send it, then close (`linger`: wait for
+    /// the client's end first, as after an error or our own decision).
+    Closing {
+        /// Linger after the last byte, or close at once.
+        linger: bool,
+    },
+    /// The last response is sent; discarding what the client still sends.
+    Lingering {
+        /// When to stop.
+        deadline: Instant,
+        /// How many bytes were discarded so far.
+        discarded: usize,
+    },
+    /// Over.
+    Done(End),
+}
+// ANCHOR_END: state
+
+/// Waiting for a body: how it is framed, and the clock that bounds it.
+struct BodyWait {
+    /// Where the body starts, from the start of the request.
+    head_len: usize,
+    /// Where the request ends (`Some`: Content-Length) or that it is chunked.
+    total: Option<usize>,
+    /// Since when we wait for this body (the body deadline, ch07).
+    since: Instant,
+    /// Bytes that arrived since then.
+    got: usize,
+    /// When bytes last arrived: at most `body_timeout` between two reads.
+    last: Instant,
+}
+
+/// A streamed response in flight (ch06).
+struct Streaming {
+    /// The producer of the pieces.
+    stream: BodyStream,
+    /// Send the pieces as chunks (HTTP/1.1), or raw until the close (1.0).
+    chunked: bool,
+    /// The response said `Connection: close`.
+    close: bool,
+    /// The client said this was its last request.
+    client_done: bool,
+}
+
+/// Initial (and usual) size of the read buffer. Grows for large bodies,
+/// shrinks back when the connection is idle again.
+const READ_BUF: usize = 8 * 1024;
+
+/// One HTTP/1.1 connection's protocol state. See the module docs.
+pub struct Connection {
+    limits: Limits,
+    options: Options,
+    /// For log lines: the connection's number and the client's address.
+    id: u64,
+    peer: SocketAddr,
+    /// Whether the server is draining (ch05): read when a response is
+    /// decided, when the connection would go idle, and by streams.
+    draining: Box<dyn Fn() -> bool + Send>,
+    state: State,
+    /// Bytes read, `buf[start..end]` not yet used. Never shrinks below
+    /// `READ_BUF`, so reading a request costs no allocation.
+    buf: Vec<u8>,
+    start: usize,
+    end: usize,
+    /// Responses waiting to be written: every pipelined response goes out
+    /// in one `write`.
+    out: Vec<u8>,
+    /// When the client must have taken `out` (set when a batch starts).
+    send_deadline: Option<Option<Instant>>,
+    /// Requests answered so far.
+    served: usize,
+    /// Empty lines ignored before the request being read (ch07).
+    blank_lines: usize,
+    /// The decoder of a chunked body that has not all arrived (ch06).
+    chunked: Option<Decoder>,
+    /// Whether `100 Continue` was sent for the request being read.
+    continued: bool,
+    /// Whether the request being read is a HEAD request: then even an error
+    /// answer has no content (RFC 9110 §9.3.2).
+    head_only: bool,
+    /// Access-log lines of responses queued in `out`, not yet all sent.
+    logs: Vec<AccessLog>,
+}
+
+impl Connection {
+    /// A new connection, idle since `now`. `draining` tells whether the
+    /// server is shutting down.
+    pub fn new(
+        limits: Limits,
+        options: Options,
+        (id, peer): (u64, SocketAddr),
+        draining: Box<dyn Fn() -> bool + Send>,
+        now: Instant,
+    ) -> Connection {
+        Connection {
+            limits,
+            options,
+            id,
+            peer,
+            draining,
+            state: State::Idle(now),
+            buf: vec![0; READ_BUF],
+            start: 0,
+            end: 0,
+            out: Vec::with_capacity(READ_BUF),
+            send_deadline: None,
+            served: 0,
+            blank_lines: 0,
+            chunked: None,
+            continued: false,
+            head_only: false,
+            logs: Vec::new(),
+        }
+    }
+
+    /// Requests answered so far.
+    pub fn served(&self) -> usize {
+        self.served
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Bytes buffered: read but not yet used, and queued to write (for
+    /// tests that check memory stays bounded).
+    pub fn buffered(&self) -> (usize, usize) {
+        (self.buf.len(), self.out.capacity())
+    }
+
+    // ANCHOR: io
+    /// Where to read the next bytes into (never empty).
+    pub fn input(&mut self) -> &mut [u8] {
+        self.make_room();
+        &mut self.buf[self.end..]
+    }
+
+    /// `n` bytes were read into [`Connection::input`].
+    pub fn received(&mut self, n: usize, now: Instant) {
+        let n = n.min(self.buf.len() - self.end);
+        match &mut self.state {
+            State::Lingering { discarded, .. } => {
+                *discarded = discarded.saturating_add(n);
+                return; // thrown away: the buffer is not advanced
+            }
+            State::Body(wait) => {
+                wait.got = wait.got.saturating_add(n);
+                wait.last = now;
+            }
+            _ => {}
+        }
+        self.end += n;
+    }
+
+    /// Copy `bytes` in, as if read (tests, and layers such as TLS that
+    /// hand over plaintext).
+    pub fn feed(&mut self, mut bytes: &[u8], now: Instant) {
+        while !bytes.is_empty() {
+            let room = self.input();
+            let n = room.len().min(bytes.len());
+            room[..n].copy_from_slice(&bytes[..n]);
+            self.received(n, now);
+            bytes = &bytes[n..];
+            if matches!(self.state, State::Lingering { .. } | State::Done(_)) {
+                return;
+            }
+        }
+    }
+
+    /// The client closed its sending side (a read returned 0).
+    pub fn eof(&mut self) {
+        self.state = State::Done(match self.state {
+            State::Lingering { .. } | State::Done(End::Closed) => End::Closed,
+            _ => End::PeerClosed,
+        });
+    }
+
+    /// The bytes to write next.
+    pub fn output(&self) -> &[u8] {
+        &self.out
+    }
+
+    /// `n` bytes of [`Connection::output`] were written, at `now`.
+    pub fn wrote(&mut self, n: usize, now: Instant) {
+        let n = n.min(self.out.len());
+        self.out.drain(..n);
+        if self.out.is_empty() {
+            self.send_deadline = None;
+            // Waiting for the client starts once it has our answer.
+            match &mut self.state {
+                State::Idle(since) => *since = now,
+                State::Body(wait) => wait.last = now,
+                _ => {}
+            }
+            // A stream's own log line waits for its last byte.
+            let keep = usize::from(matches!(self.state, State::Streaming(_)));
+            let sent = self.logs.len().saturating_sub(keep);
+            for log in self.logs.drain(..sent) {
+                log.write(true);
+            }
+        }
+    }
+    // ANCHOR_END: io
+
+    // ANCHOR: poll
+    /// Decide what to do next, at `now`: answer every complete request
+    /// already buffered (in order, into the output), then ask for the
+    /// output to be written, or for more input by the current deadline.
+    pub fn poll<H: Handler>(&mut self, now: Instant, handler: &H) -> Want {
+        loop {
+            let want = match &self.state {
+                State::Done(end) => Want::Close(*end),
+                State::Streaming(_) if self.out.is_empty() => Want::Produce,
+                State::Streaming(_) => self.write(now, false),
+                State::Closing { .. } if !self.out.is_empty() => self.write(now, true),
+                State::Closing { linger } => {
+                    self.closed(*linger, now);
+                    continue;
+                }
+                State::Lingering {
+                    deadline,
+                    discarded,
+                } => {
+                    if now >= *deadline || *discarded >= self.limits.linger_bytes {
+                        self.state = State::Done(End::Closed);
+                        continue;
+                    }
+                    Want::Linger {
+                        deadline: *deadline,
+                    }
+                }
+                State::Idle(_) | State::Head(_) | State::Body(_) => {
+                    if self.start < self.end && self.next_request(now, handler) {
+                        continue; // answered one; maybe more are buffered
+                    }
+                    if !self.out.is_empty() {
+                        // A response is never held back while we wait.
+                        self.write(now, false)
+                    } else {
+                        match self.wait(now) {
+                            Some(want) => want,
+                            None => continue, // a deadline passed
+                        }
+                    }
+                }
+            };
+            return want;
+        }
+    }
+    // ANCHOR_END: poll
+
+    /// Ask for the output to be written, by the send deadline of this
+    /// batch (set when the batch starts, ch07).
+    fn write(&mut self, now: Instant, last: bool) -> Want {
+        let limits = &self.limits;
+        let len = self.out.len();
+        let deadline = *self.send_deadline.get_or_insert_with(|| {
+            rate_deadline(now, limits.write_timeout, len, limits.min_send_rate)
+        });
+        Want::Write { deadline, last }
+    }
+
+    // ANCHOR: wait
+    /// Nothing to answer and nothing to write: wait for input, as long as
+    /// the current state allows. `None`: the deadline has passed, and the
+    /// state has moved on (a quiet close, or a 408).
+    fn wait(&mut self, now: Instant) -> Option<Want> {
+        let limits = &self.limits;
+        let (deadline, idle) = match &self.state {
+            State::Idle(since) => {
+                if (self.draining)() {
+                    self.state = State::Done(End::Shutdown);
+                    return None;
+                }
+                (*since + limits.idle_timeout, true)
+            }
+            State::Head(since) => (*since + limits.head_timeout, false),
+            State::Body(wait) => (body_deadline(wait, limits), false),
+            _ => return None,
+        };
+        if now < deadline {
+            return Some(Want::Read { deadline, idle });
+        }
+        match self.state {
+            State::Idle(_) => self.state = State::Done(End::IdleTimeout),
+            State::Head(_) => self.timed_out("head"),
+            _ => self.timed_out("body"),
+        }
+        None
+    }
+    // ANCHOR_END: wait
+
+    // ANCHOR: next_request
+    /// Look at the next buffered request: answer it if it is all here
+    /// (`true`), or note what it waits for (`false`).
+    fn next_request<H: Handler>(&mut self, now: Instant, handler: &H) -> bool {
+        // The request borrows the buffer while `respond` changes the rest
+        // of `self`: take the buffer out meanwhile (no copy, no allocation).
+        let mut buf = std::mem::take(&mut self.buf);
+        let done = self.request_in(&mut buf, now, handler);
+        self.buf = buf;
+        done
+    }
+
+    fn request_in<H: Handler>(&mut self, buf: &mut [u8], now: Instant, handler: &H) -> bool {
+        if let State::Body(wait) = &self.state {
+            match wait.total {
+                // Not all here yet: no need to parse the head again.
+                Some(total) if self.end - self.start < total => return false,
+                Some(_) => {}
+                None => return self.chunked_body(buf, wait.head_len, now, handler),
+            }
+        }
+        let pending = &buf[self.start..self.end];
+        self.head_only = is_head(pending);
+        let (request, head_len) = match parse_head(pending, &self.limits) {
+            Ok(Status::Complete(parsed)) => parsed,
+            Ok(Status::Partial) => {
+                self.partial_head(pending, now);
+                return false;
+            }
+            Err(e) => {
+                self.reject(e);
+                return true;
+            }
+        };
+        let total = match (request.framing, self.options.chunked) {
+            // Within `max_body_bytes` (checked by the parser), so it fits.
+            (Framing::Length(len), _) => {
+                Some(usize::try_from(len).map_or(usize::MAX, |len| head_len.saturating_add(len)))
+            }
+            (Framing::None, _) => Some(head_len),
+            // Steps 02–05 answer chunked with 501; step06 enables it.
+            (Framing::Chunked, false) => {
+                self.reject(ParseError::UnsupportedCoding);
+                return true;
+            }
+            (Framing::Chunked, true) => None,
+        };
+        let missing = total.is_none_or(|total| pending.len() < total);
+        match expect_answer(self.options, handler, &request, missing, self.continued) {
+            ExpectAnswer::Proceed => {}
+            ExpectAnswer::Continue => {
+                self.out.extend_from_slice(CONTINUE);
+                self.continued = true;
+            }
+            ExpectAnswer::Refuse(refusal) => {
+                self.refuse_body(refusal);
+                return true;
+            }
+            ExpectAnswer::Unmeetable => {
+                self.unmeetable();
+                return true;
+            }
+        }
+        let Some(total) = total else {
+            self.wait_for_body(head_len, None, now);
+            return self.chunked_body(buf, head_len, now, handler);
+        };
+        if missing {
+            self.wait_for_body(head_len, Some(total), now);
+            return false;
+        }
+        let request = Request {
+            body: &pending[head_len..total],
+            ..request
+        };
+        self.respond(&request, total, now, handler);
+        true
+    }
+    // ANCHOR_END: next_request
+
+    // ANCHOR: partial_head
+    /// The buffered bytes are not a whole head yet.
+    fn partial_head(&mut self, pending: &[u8], now: Instant) {
+        // ANCHOR: blank_lines
+        // Empty lines before a request are ignored (RFC 9112 §2.2; some
+        // clients send a CRLF after a body), not the start of a head: drop a
+        // few, or they would start the head deadline on an idle connection
+        // (an unasked 408) and keep it busy during a shutdown (ch07).
+        let blank = pending
+            .chunks_exact(2)
+            .take_while(|pair| *pair == b"\r\n")
+            .count();
+        if blank * 2 == pending.len() && self.blank_lines + blank <= MAX_BLANK_LINES {
+            self.blank_lines += blank;
+            self.start = self.end;
+            self.state = State::Idle(now);
+            return;
+        }
+        // ANCHOR_END: blank_lines
+        if !matches!(self.state, State::Head(_)) {
+            self.state = State::Head(now);
+        }
+    }
+    // ANCHOR_END: partial_head
+
+    /// The head is here, the body is not (all): wait for it, under the body
+    /// deadline, which starts now unless it is already running.
+    fn wait_for_body(&mut self, head_len: usize, total: Option<usize>, now: Instant) {
+        if let State::Body(wait) = &mut self.state {
+            wait.total = total;
+            return;
+        }
+        self.state = State::Body(BodyWait {
+            head_len,
+            total,
+            since: now,
+            got: 0,
+            last: now,
+        });
+    }
+
+    // ANCHOR: respond
+    /// Answer a request whose bytes (`total` of them, body included) are
+    /// all here, and decide what comes after it.
+    fn respond<H: Handler>(
+        &mut self,
+        request: &Request<'_>,
+        total: usize,
+        now: Instant,
+        handler: &H,
+    ) {
+        self.served += 1;
+        let client_done = wants_close(request);
+        let last = self.options.persistence == Persistence::OneRequest
+            || client_done
+            || self.served >= self.limits.max_requests_per_connection
+            || (self.draining)();
+        let who = (self.id, self.peer);
+        let answered = answer(handler, request, last, &mut self.out, who, &*self.draining);
+        self.logs.extend(answered.log);
+        self.start += total;
+        self.blank_lines = 0;
+        self.continued = false;
+        self.state = State::Idle(now);
+        if let Some((stream, chunked)) = answered.stream {
+            let close = answered.close;
+            let streaming = Streaming {
+                stream,
+                chunked,
+                close,
+                client_done,
+            };
+            self.state = State::Streaming(streaming);
+        } else if answered.close {
+            self.closing(client_done);
+        }
+    }
+    // ANCHOR_END: respond
+
+    // ANCHOR: closing
+    /// The last response is queued. Linger after it, unless the client
+    /// said this was its last request and sent nothing after it: it will
+    /// send no more, so there is nothing to wait for (nginx decides the same
+    /// way, ch04).
+    fn closing(&mut self, client_done: bool) {
+        let linger = !(client_done && self.start == self.end);
+        self.state = State::Closing { linger };
+    }
+
+    /// The last response is written: linger, or be done.
+    fn closed(&mut self, linger: bool, now: Instant) {
+        if !linger {
+            self.state = State::Done(End::Closed);
+            return;
+        }
+        // The response is with the kernel: give its memory back before the
+        // linger, which needs only a little room to read into.
+        self.out = Vec::new();
+        self.buf = vec![0; READ_BUF];
+        self.start = 0;
+        self.end = 0;
+        self.state = State::Lingering {
+            deadline: now + self.limits.linger_timeout,
+            discarded: 0,
+        };
+    }
+    // ANCHOR_END: closing
+
+    /// Make sure there is space to read into, and for a body, room for all of it.
+    fn make_room(&mut self) {
+        let idle = matches!(self.state, State::Idle(_));
+        if self.start == self.end {
+            self.start = 0;
+            self.end = 0;
+            if self.buf.len() > READ_BUF && idle {
+                // A large body has come and gone; do not keep its memory
+                // for the rest of the connection.
+                self.buf.truncate(READ_BUF);
+                self.buf.shrink_to_fit();
+            }
+        }
+        if idle && self.out.capacity() > 8 * READ_BUF && self.out.is_empty() {
+            // Likewise a large response (it has been flushed).
+            self.out = Vec::with_capacity(READ_BUF);
+        }
+        let needed = match &self.state {
+            State::Body(BodyWait {
+                total: Some(total), ..
+            }) => *total,
+            // The parser rejects heads over the limit, so this stays bounded.
+            _ => self.end - self.start + 1,
+        };
+        if self.start + needed > self.buf.len() || self.end == self.buf.len() {
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+        }
+        if self.end == self.buf.len() || needed > self.buf.len() {
+            let grown = needed.max(self.buf.len() * 2);
+            self.buf.resize(grown, 0);
+        }
+    }
+}
+
+/// A connection dropped with responses still unsent (it failed): say so
+/// in the access log.
+impl Drop for Connection {
+    fn drop(&mut self) {
+        for log in self.logs.drain(..) {
+            log.write(false);
+        }
+    }
+}
+
+// ANCHOR: body_deadline
+/// The deadline for the next bytes of a body: at most `body_timeout` after
+/// the last ones, and the whole body by the rate deadline (ch07).
+fn body_deadline(wait: &BodyWait, limits: &Limits) -> Instant {
+    let between = wait.last + limits.body_timeout;
+    let rate = rate_deadline(
+        wait.since,
+        limits.body_timeout,
+        wait.got,
+        limits.min_body_rate,
+    );
+    rate.map_or(between, |rate| rate.min(between))
+}
+// ANCHOR_END: body_deadline
