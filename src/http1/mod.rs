@@ -31,6 +31,8 @@ mod close;
 mod deadline;
 mod expect;
 mod stream;
+#[cfg(test)]
+mod tests;
 
 use std::io::ErrorKind;
 use std::net::SocketAddr;

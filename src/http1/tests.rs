@@ -1,0 +1,1 @@
+//! The core alone, in-process, without sockets (filled in below).
