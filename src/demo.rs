@@ -135,7 +135,7 @@ fn headers(request: &Request<'_>, _: &Params<'_>) -> HandlerResult {
 /// value that really holds the text `\t` looks the same. The parser has
 /// already refused the other control bytes (400), so in practice only tabs
 /// and obs-text get escaped.
-fn shown(value: &[u8]) -> String {
+pub(crate) fn shown(value: &[u8]) -> String {
     let mut out = String::with_capacity(value.len());
     for &b in value {
         match b {

@@ -10,6 +10,9 @@ snapshot_cases! {
     "step02";
     // Good requests: the report shows what the parser saw.
     get_with_query: b"GET /a?b=c HTTP/1.1\r\nHost: 127.0.0.1:7878\r\nUser-Agent: curl/8.5.0\r\nAccept: */*\r\n\r\n";
+    // The report shows field values as sent: quotes and backslashes are
+    // not escaped (only what cannot be shown is).
+    field_values_shown_as_sent: b"GET / HTTP/1.1\r\nHost: x\r\nsec-ch-ua: \"Not:A-Brand\";v=\"8\", \\x\r\n\r\n";
     post_with_body: b"POST /submit HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: 11\r\n\r\nhello world";
     absolute_form: b"GET http://example.com/path?q=1 HTTP/1.1\r\nHost: example.com\r\n\r\n";
     asterisk_form: b"OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n";
