@@ -3,6 +3,12 @@
 #
 #   benches/wrk.sh                       # step04, 3 rounds x 5 s per run
 #   ROUNDS=5 DURATION=10 STEP=step05 benches/wrk.sh
+#   BASELINE_BIN=/tmp/base/target/release/step05 STEP=step05 benches/wrk.sh
+#
+# BASELINE_BIN adds a third server, an older build of the same step, to the
+# same alternating rounds: a before/after comparison that background load
+# cannot skew, each side also as a ratio to nginx. To build one:
+#   git worktree add /tmp/base <commit> && cargo build --release --bin step05 --manifest-path /tmp/base/Cargo.toml
 #
 # Both servers answer GET /plaintext with the 13-byte "Hello, world!". Each
 # scenario runs ours and nginx alternately, ROUNDS times, and reports the
@@ -57,12 +63,12 @@ fi
 
 # --- processes, cleaned up however we exit ---------------------------------
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/rawhttp-bench.XXXXXX")
-OURS_PID= NGINX_PID=
+OURS_PID= NGINX_PID= BASE_PID=
 cleanup() {
-  for pid in $OURS_PID $NGINX_PID; do
+  for pid in $OURS_PID $NGINX_PID $BASE_PID; do
     kill "$pid" 2>/dev/null || true
   done
-  for pid in $OURS_PID $NGINX_PID; do
+  for pid in $OURS_PID $NGINX_PID $BASE_PID; do
     timeout 5 tail --pid="$pid" -f /dev/null 2>/dev/null || kill -9 "$pid" 2>/dev/null || true
   done
   rm -rf "$WORK"
@@ -80,14 +86,24 @@ wait_listening() {
 }
 
 # Ours: port 0, the port read back from its one stdout line.
-ADDR=127.0.0.1:0 RUST_LOG=warn "${PIN_SERVER[@]}" "$OURS_BIN" >"$WORK/ours.out" 2>"$WORK/ours.err" &
-OURS_PID=$!
-for _ in $(seq 100); do
-  OURS_PORT=$(sed -n 's|^listening on http://127\.0\.0\.1:\([0-9]*\)$|\1|p' "$WORK/ours.out")
-  [[ -n $OURS_PORT ]] && break
-  sleep 0.1
-done
-[[ -n ${OURS_PORT:-} ]] || { say "$STEP did not start:"; cat "$WORK/ours.err"; exit 1; }
+start_ours() { # binary, name; sets PID and PORT
+  ADDR=127.0.0.1:0 RUST_LOG=warn "${PIN_SERVER[@]}" "$1" >"$WORK/$2.out" 2>"$WORK/$2.err" &
+  PID=$! PORT=
+  for _ in $(seq 100); do
+    PORT=$(sed -n 's|^listening on http://127\.0\.0\.1:\([0-9]*\)$|\1|p' "$WORK/$2.out")
+    [[ -n $PORT ]] && break
+    sleep 0.1
+  done
+  [[ -n $PORT ]] || { say "$1 did not start:"; cat "$WORK/$2.err"; exit 1; }
+}
+start_ours "$OURS_BIN" ours
+OURS_PID=$PID OURS_PORT=$PORT
+SERVERS=(ours nginx)
+if [[ -n ${BASELINE_BIN:-} ]]; then
+  start_ours "$BASELINE_BIN" base
+  BASE_PID=$PID BASE_PORT=$PORT
+  SERVERS=(ours base nginx)
+fi
 
 # nginx: a generated config, one worker, no access log, loopback only. nginx
 # cannot take port 0, so pick a free port, and try another if we lose a race.
@@ -133,7 +149,7 @@ done
 wait_listening "$OURS_PORT" || { say "$STEP is not accepting"; exit 1; }
 
 # Same body from both, or the comparison is meaningless.
-for port in "$OURS_PORT" "$NGINX_PORT"; do
+for port in "$OURS_PORT" "$NGINX_PORT" ${BASE_PORT:-}; do
   body=$(curl -sS --max-time 5 "http://127.0.0.1:$port/plaintext")
   [[ $body == "Hello, world!" ]] || { say "port $port answered ${body@Q}"; exit 1; }
 done
@@ -184,6 +200,7 @@ SCENARIOS=(
 say "load before: $(cut -d' ' -f1-3 /proc/loadavg) (1, 5, 15 min)"
 say "$ROUNDS rounds x ${DURATION}s per server per scenario; GET /plaintext on 127.0.0.1"
 say "ours: $STEP on :$OURS_PORT   nginx $("$NGINX" -v 2>&1 | sed 's|.*/||') on :$NGINX_PORT"
+[[ -n ${BASE_PID:-} ]] && say "base: $BASELINE_BIN on :$BASE_PORT"
 summary=()
 for scenario in "${SCENARIOS[@]}"; do
   IFS='|' read -r -a f <<<"$scenario"
@@ -193,12 +210,14 @@ for scenario in "${SCENARIOS[@]}"; do
   [[ ${args[0]:-} == "" ]] && args=()
   say ""
   say "== $name"
-  : >"$WORK/ours.res"; : >"$WORK/nginx.res"
+  : >"$WORK/ours.res"; : >"$WORK/nginx.res"; : >"$WORK/base.res"
   for round in $(seq "$ROUNDS"); do
-    for who in ours nginx; do
-      port=$OURS_PORT; [[ $who == nginx ]] && port=$NGINX_PORT
-      pids=$OURS_PID
-      [[ $who == nginx ]] && pids="$NGINX_PID $(pgrep -P "$NGINX_PID" | tr '\n' ' ')"
+    for who in "${SERVERS[@]}"; do
+      case $who in
+        ours) port=$OURS_PORT pids=$OURS_PID ;;
+        base) port=$BASE_PORT pids=$BASE_PID ;;
+        nginx) port=$NGINX_PORT pids="$NGINX_PID $(pgrep -P "$NGINX_PID" | tr '\n' ' ')" ;;
+      esac
       # shellcheck disable=SC2086 # a list of pids
       t0=$(cpu_ticks $pids)
       read -r rps p99 n < <(run_wrk "$port" "$conns" "${args[@]}")
@@ -227,6 +246,17 @@ for scenario in "${SCENARIOS[@]}"; do
         name, orps, op, oc, nrps, np, nc, r, p, verdict }')
   say "   median: ${line#*ours }"
   summary+=("$line")
+  if [[ -n ${BASE_PID:-} ]]; then
+    b_rps=$(cut -d' ' -f1 "$WORK/base.res" | median)
+    b_p99=$(cut -d' ' -f2 "$WORK/base.res" | median)
+    b_cpu=$(cut -d' ' -f3 "$WORK/base.res" | median)
+    base_line=$(awk -v name="$name" -v orps="$o_rps" -v oc="$o_cpu" -v brps="$b_rps" -v bp="$b_p99" \
+      -v bc="$b_cpu" -v nrps="$n_rps" 'BEGIN {
+        printf "%-34s base %7.0f req/s p99 %7.2f ms %5.1f us/req | base/nginx %.2fx | ours/base %.2fx, CPU %.2fx",
+          name, brps, bp, bc, (nrps > 0) ? brps / nrps : 0, (brps > 0) ? orps / brps : 0, (bc > 0) ? oc / bc : 0 }')
+    say "   base:   ${base_line#*base }"
+    summary+=("$base_line")
+  fi
 done
 
 say ""
