@@ -240,7 +240,8 @@ impl Decoder {
             if self.state == Data {
                 // Move a run of data bytes down over the framing already read.
                 let available = buf.len() - self.read;
-                let n = usize::try_from(self.size).map_or(available, |s| s.min(available));
+                let n =
+                    usize::try_from(self.size).map_or(available, |s| s.min(available));
                 buf.copy_within(self.read..self.read + n, self.written);
                 self.read += n;
                 self.written += n;
@@ -283,9 +284,12 @@ impl Decoder {
                 // and is 400 too. hyper and h11 accept it; refusing is allowed
                 // (it is invalid syntax), and keeps the one rule "whitespace
                 // only before `;` and around `=`" free of exceptions.
-                (Size | ExtBeforeSemi | ExtValue | ExtAfterQuoted, b' ' | b'\t') => ExtBeforeSemi,
+                (Size | ExtBeforeSemi | ExtValue | ExtAfterQuoted, b' ' | b'\t') => {
+                    ExtBeforeSemi
+                }
                 (
-                    Size | ExtBeforeSemi | ExtName | ExtAfterName | ExtValue | ExtAfterQuoted,
+                    Size | ExtBeforeSemi | ExtName | ExtAfterName | ExtValue
+                    | ExtAfterQuoted,
                     b';',
                 ) => ExtBeforeName,
                 (ExtBeforeName, b' ' | b'\t') => ExtBeforeName,
@@ -513,7 +517,8 @@ mod tests {
                     "{name} @ {cut}: {first:?}"
                 );
                 let done = d.decode(&mut buf, &Limits::default());
-                let got = done.map(|s| s.map(|d| (buf[..d.body_len].to_vec(), d.encoded_len)));
+                let got =
+                    done.map(|s| s.map(|d| (buf[..d.body_len].to_vec(), d.encoded_len)));
                 assert_eq!(
                     got,
                     Ok(Status::Complete((body.to_vec(), input.len()))),

@@ -63,7 +63,8 @@ impl<H: Handler> Service for Http<H> {
         let draining = conn.drain_signal();
         let who = (conn.id(), conn.peer());
         let limits = conn.limits().clone();
-        let mut core = Connection::new(limits, self.options, who, draining, Instant::now());
+        let mut core =
+            Connection::new(limits, self.options, who, draining, Instant::now());
         let end = Driver::new(stream, conn).run(&mut core, &self.handler);
         debug!(
             "conn {} ended: {end:?} after {} requests",
@@ -138,7 +139,8 @@ impl<'c> Driver<'c> {
                         return End::Io(e.kind());
                     }
                 }
-                Want::Read { deadline, idle } => match self.read_in(core, deadline, idle) {
+                Want::Read { deadline, idle } => match self.read_in(core, deadline, idle)
+                {
                     Ok(()) => {}
                     Err(Missed::Deadline) => floor = Some(deadline),
                     Err(Missed::End(end)) => return end,
@@ -230,7 +232,11 @@ impl<'c> Driver<'c> {
     /// all; if the client reads slowly, each write may block for
     /// `write_timeout`, and all of it must be taken by `deadline` (ch07),
     /// or the connection is closed ("slow read").
-    fn write_out(&mut self, core: &mut Connection, deadline: Option<Instant>) -> io::Result<()> {
+    fn write_out(
+        &mut self,
+        core: &mut Connection,
+        deadline: Option<Instant>,
+    ) -> io::Result<()> {
         let write_timeout = core.limits().write_timeout;
         while !core.output().is_empty() {
             let mut timeout = write_timeout;

@@ -68,8 +68,10 @@ impl ParseError {
     pub const fn status(self) -> StatusCode {
         use ParseError::*;
         match self {
-            BadRequestLine | BadLineEnding | BadHeader | ObsFold | BadHost | BadContentLength
-            | ConflictingFraming | BadTransferEncoding | BadChunk => StatusCode::BAD_REQUEST,
+            BadRequestLine | BadLineEnding | BadHeader | ObsFold | BadHost
+            | BadContentLength | ConflictingFraming | BadTransferEncoding | BadChunk => {
+                StatusCode::BAD_REQUEST
+            }
             TargetTooLong => StatusCode::URI_TOO_LONG,
             UnsupportedVersion => StatusCode::HTTP_VERSION_NOT_SUPPORTED,
             HeadTooLarge | TooManyHeaders => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,

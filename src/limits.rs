@@ -305,7 +305,8 @@ mod tests {
     #[test]
     fn rejects_garbage_and_zero() {
         for bad in ["", "0", "-1", "1e3", "ten"] {
-            let got = Limits::from_lookup(|v| (v == "RAWHTTP_MAX_HEADERS").then(|| bad.into()));
+            let got =
+                Limits::from_lookup(|v| (v == "RAWHTTP_MAX_HEADERS").then(|| bad.into()));
             assert_eq!(
                 got,
                 Err(BadLimit {

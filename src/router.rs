@@ -109,7 +109,8 @@ pub struct Router {
 /// Methods this server understands even where no route uses them: they get
 /// 405 (Method Not Allowed). Any other method gets 501 (Not Implemented), as
 /// RFC 9110 §9.1 asks for methods a server does not recognize.
-const KNOWN_METHODS: &[&str] = &["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"];
+const KNOWN_METHODS: &[&str] =
+    &["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"];
 
 impl Router {
     /// A router with no routes: everything is 404.
@@ -163,7 +164,8 @@ impl Router {
     fn allow(&self, segments: Option<&[Cow<'_, str>]>) -> Option<String> {
         let mut methods: Vec<&str> = Vec::new();
         for route in &self.routes {
-            let matches = segments.is_none_or(|s| match_segments(&route.segments, s).is_some());
+            let matches =
+                segments.is_none_or(|s| match_segments(&route.segments, s).is_some());
             if matches && !methods.contains(&route.method) {
                 methods.push(route.method);
             }
@@ -214,7 +216,8 @@ impl Router {
             let allow = self.allow(None).unwrap_or_default();
             return Err(Response::new(StatusCode::NO_CONTENT).with_header("Allow", allow));
         }
-        let (Ok(segments), Ok(query)) = (split_path(request.path()), parse_query(request.query()))
+        let (Ok(segments), Ok(query)) =
+            (split_path(request.path()), parse_query(request.query()))
         else {
             return Err(Response::error(StatusCode::BAD_REQUEST));
         };
@@ -255,9 +258,8 @@ impl Router {
                 Some(allow) if request.method == "OPTIONS" => {
                     Response::new(StatusCode::NO_CONTENT).with_header("Allow", allow)
                 }
-                Some(allow) => {
-                    Response::error(StatusCode::METHOD_NOT_ALLOWED).with_header("Allow", allow)
-                }
+                Some(allow) => Response::error(StatusCode::METHOD_NOT_ALLOWED)
+                    .with_header("Allow", allow),
                 None => Response::error(StatusCode::NOT_FOUND),
             }),
         }
@@ -357,7 +359,10 @@ impl std::error::Error for BadEncoding {}
 /// Decode `%XX` escapes (RFC 3986 §2.1); with `plus_is_space`, also `+` as a
 /// space (HTML forms' query convention). Borrows when there is nothing to
 /// decode. The result must be UTF-8.
-pub fn percent_decode(input: &str, plus_is_space: bool) -> Result<Cow<'_, str>, BadEncoding> {
+pub fn percent_decode(
+    input: &str,
+    plus_is_space: bool,
+) -> Result<Cow<'_, str>, BadEncoding> {
     if !input
         .bytes()
         .any(|b| b == b'%' || (plus_is_space && b == b'+'))
@@ -440,7 +445,9 @@ mod tests {
 
     fn call(r: &Router, method: &str, target: &str) -> (u16, String, Option<String>) {
         let raw = format!("{method} {target} HTTP/1.1\r\nHost: h\r\n\r\n");
-        let Ok(Status::Complete((req, _))) = parse_head(raw.as_bytes(), &Limits::default()) else {
+        let Ok(Status::Complete((req, _))) =
+            parse_head(raw.as_bytes(), &Limits::default())
+        else {
             panic!("test request {raw:?} does not parse");
         };
         let resp = r.handle(&req);
@@ -473,7 +480,7 @@ mod tests {
             ("GET", "http://h/users/7", 200, "user id=7"), // absolute-form
             ("HEAD", "/users/42", 200, "user id=42"),      // HEAD runs the GET route
             ("GET", "/users/42/", 200, "users-rest rest=42/"), // trailing slash: another path
-            ("GET", "/files", 404, "404 Not Found\n"),     // a wildcard needs a segment
+            ("GET", "/files", 404, "404 Not Found\n"), // a wildcard needs a segment
             ("GET", "/users/", 200, "users-rest rest="),
             ("GET", "//users/42", 404, "404 Not Found\n"), // empty segment
             ("GET", "/nope", 404, "404 Not Found\n"),
@@ -540,7 +547,8 @@ mod tests {
     #[test]
     fn query_pairs_are_decoded() {
         let q = parse_query(Some("a=1&b=x+y%21&&c&d=%C3%A9")).expect("valid query");
-        let got: Vec<(&str, &str)> = q.iter().map(|(k, v)| (k.as_ref(), v.as_ref())).collect();
+        let got: Vec<(&str, &str)> =
+            q.iter().map(|(k, v)| (k.as_ref(), v.as_ref())).collect();
         assert_eq!(got, [("a", "1"), ("b", "x y!"), ("c", ""), ("d", "é")]);
         assert_eq!(parse_query(Some("a=%4")), Err(BadEncoding));
         assert_eq!(parse_query(None), Ok(vec![]));

@@ -115,7 +115,11 @@ pub fn bind_from_env(default: &str) -> io::Result<TcpListener> {
 // ANCHOR_END: bind_from_env
 
 /// Serve forever (until the process ends).
-pub fn run<S: Service>(listener: TcpListener, limits: Limits, service: S) -> io::Result<()> {
+pub fn run<S: Service>(
+    listener: TcpListener,
+    limits: Limits,
+    service: S,
+) -> io::Result<()> {
     run_until(listener, limits, service, &Shutdown::new()).map(|_| ())
 }
 

@@ -176,7 +176,11 @@ impl Shutdown {
     /// count: its client may reconnect the moment it has read the last
     /// response, before our thread has finished closing, and must not get a
     /// 503 for it.
-    pub(crate) fn register(&self, stream: &TcpStream, max: usize) -> Option<(u64, Arc<Slot>)> {
+    pub(crate) fn register(
+        &self,
+        stream: &TcpStream,
+        max: usize,
+    ) -> Option<(u64, Arc<Slot>)> {
         let mut conns = lock(&self.inner.conns);
         let open = conns.len().saturating_sub(self.inner.closing.load(SeqCst));
         if open >= max {
@@ -278,8 +282,12 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// listener on 0.0.0.0 or :: is reached through loopback.
 fn loopback(addr: SocketAddr) -> SocketAddr {
     match addr.ip() {
-        IpAddr::V4(ip) if ip.is_unspecified() => (Ipv4Addr::LOCALHOST, addr.port()).into(),
-        IpAddr::V6(ip) if ip.is_unspecified() => (Ipv6Addr::LOCALHOST, addr.port()).into(),
+        IpAddr::V4(ip) if ip.is_unspecified() => {
+            (Ipv4Addr::LOCALHOST, addr.port()).into()
+        }
+        IpAddr::V6(ip) if ip.is_unspecified() => {
+            (Ipv6Addr::LOCALHOST, addr.port()).into()
+        }
         _ => addr,
     }
 }

@@ -116,10 +116,15 @@ fn parse_args() -> anyhow::Result<Options> {
     let mut addr = None;
     let mut args = env::args().skip(1);
     while let Some(arg) = args.next() {
-        let mut value = |name: &str| args.next().with_context(|| format!("{name} needs a value"));
+        let mut value =
+            |name: &str| args.next().with_context(|| format!("{name} needs a value"));
         match arg.as_str() {
-            "--step" => selection = Some(Selection::Step(step_number(&value("--step")?)?)),
-            "--upto" => selection = Some(Selection::Upto(step_number(&value("--upto")?)?)),
+            "--step" => {
+                selection = Some(Selection::Step(step_number(&value("--step")?)?))
+            }
+            "--upto" => {
+                selection = Some(Selection::Upto(step_number(&value("--upto")?)?))
+            }
             "--exact" => exact = true,
             "--snapshots" => dir = Some(PathBuf::from(value("--snapshots")?)),
             "--timeout-ms" => {
@@ -257,7 +262,9 @@ fn load_cases(dir: &Path, selection: Selection) -> anyhow::Result<Vec<Case>> {
         Selection::Upto(n) => (1, n),
     };
     let mut cases = Vec::new();
-    for entry in fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
+    for entry in
+        fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))?
+    {
         let path = entry?.path();
         let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
             continue;
@@ -274,8 +281,8 @@ fn load_cases(dir: &Path, selection: Selection) -> anyhow::Result<Vec<Case>> {
         if !(min..=max).contains(&step) {
             continue;
         }
-        let text =
-            fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+        let text = fs::read_to_string(&path)
+            .with_context(|| format!("reading {}", path.display()))?;
         cases.push(Case {
             name: name.to_string(),
             step,
@@ -306,7 +313,9 @@ fn run() -> anyhow::Result<bool> {
         opts.dir.display(),
         opts.addr,
         if left_out > 0 {
-            format!("; {left_out} cases of earlier steps do not apply to step {target:02}")
+            format!(
+                "; {left_out} cases of earlier steps do not apply to step {target:02}"
+            )
         } else {
             String::new()
         }
@@ -320,7 +329,9 @@ fn run() -> anyhow::Result<bool> {
                 out!("NOTE  {}  {why}", case.name);
                 continue;
             }
-            (Plan::Run, Err(e)) => Verdict::fail("snapshot unreadable", "", &e.to_string()),
+            (Plan::Run, Err(e)) => {
+                Verdict::fail("snapshot unreadable", "", &e.to_string())
+            }
             (Plan::Run, Ok(t)) => replay(t, &opts),
         };
         match verdict.fail {
@@ -485,8 +496,8 @@ fn expect(
     if !expected.is_empty() && !expected.starts_with(b"HTTP/") {
         return expect_raw(conn, expected, then_closes);
     }
-    let wanted =
-        split_responses(expected, &mut methods.clone(), true).map_err(|e| e.diff("snapshot"))?;
+    let wanted = split_responses(expected, &mut methods.clone(), true)
+        .map_err(|e| e.diff("snapshot"))?;
 
     // Read the server's responses the way a client would: by their framing,
     // or, where the snapshot shows a close, everything until the close.
@@ -511,7 +522,8 @@ fn expect(
         let (e, g) = (wire(expected), redact_date(&wire(&got)));
         let (el, gl): (Vec<&str>, Vec<&str>) = (e.lines().collect(), g.lines().collect());
         if let Some(i) = (0..el.len().max(gl.len())).find(|&i| el.get(i) != gl.get(i)) {
-            let line = |ls: &[&str]| ls.get(i).map_or("(end)".to_string(), |l| l.to_string());
+            let line =
+                |ls: &[&str]| ls.get(i).map_or("(end)".to_string(), |l| l.to_string());
             return Err(diff(
                 &format!("line {} (--exact)", i + 1),
                 &line(&el),
@@ -536,7 +548,11 @@ fn expect(
     Ok(())
 }
 
-fn compare_all(wanted: &[Response], got: &[Response], notes: &mut Vec<Diff>) -> Result<(), Diff> {
+fn compare_all(
+    wanted: &[Response],
+    got: &[Response],
+    notes: &mut Vec<Diff>,
+) -> Result<(), Diff> {
     for (i, w) in wanted.iter().enumerate() {
         let Some(g) = got.get(i) else {
             let none = if i == 0 {
@@ -655,7 +671,8 @@ fn compare(want: &Response, got: &Response, notes: &mut Vec<Diff>) -> Result<(),
             notes.push(diff("extra field", "", &format!("{name}: {value}")));
         }
     }
-    let names = |r: &Response| r.fields.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
+    let names =
+        |r: &Response| r.fields.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
     if names(want) != names(got) {
         notes.push(diff(
             "field order or case",
@@ -1178,7 +1195,8 @@ impl Conn {
         let _ = self.stream.set_read_timeout(Some(left));
         let mut chunk = [0u8; 16 * 1024];
         let want = chunk.len().min(room);
-        match io::Read::read(&mut self.stream, chunk.get_mut(..want).unwrap_or_default()) {
+        match io::Read::read(&mut self.stream, chunk.get_mut(..want).unwrap_or_default())
+        {
             Ok(0) => Ok(Read::Closed),
             Ok(n) => {
                 self.buf
@@ -1227,7 +1245,9 @@ impl Conn {
             };
             // The server closed or went quiet. A body framed by close ends
             // here; returning it lets `compare` name the framing problem.
-            if let Ok(Some((response, used))) = frame(&self.buf, head_request, true, &mut checked) {
+            if let Ok(Some((response, used))) =
+                frame(&self.buf, head_request, true, &mut checked)
+            {
                 return Ok((response, self.take(used)));
             }
             let got = match self.buf.is_empty() {

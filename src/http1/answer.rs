@@ -62,7 +62,8 @@ pub(super) fn answer<H: Handler>(
     // ran must still put `Connection: close` on this, the last response.
     let streamed = response.stream.is_some() && !response.status.is_bodiless();
     let chunked = request.version == Version::Http11;
-    let close = last || response.status.as_u16() >= 500 || draining() || (streamed && !chunked);
+    let close =
+        last || response.status.as_u16() >= 500 || draining() || (streamed && !chunked);
     let connection = match (close, request.version) {
         (true, _) => ConnectionHeader::Close,
         (false, Version::Http10) => ConnectionHeader::KeepAlive,

@@ -466,7 +466,12 @@ impl Connection {
         done
     }
 
-    fn request_in<H: Handler>(&mut self, buf: &mut [u8], now: Instant, handler: &H) -> bool {
+    fn request_in<H: Handler>(
+        &mut self,
+        buf: &mut [u8],
+        now: Instant,
+        handler: &H,
+    ) -> bool {
         if let State::Body(wait) = &self.state {
             match wait.total {
                 // Not all here yet: no need to parse the head again.
@@ -490,9 +495,10 @@ impl Connection {
         };
         let total = match (request.framing, self.options.chunked) {
             // Within `max_body_bytes` (checked by the parser), so it fits.
-            (Framing::Length(len), _) => {
-                Some(usize::try_from(len).map_or(usize::MAX, |len| head_len.saturating_add(len)))
-            }
+            (Framing::Length(len), _) => Some(
+                usize::try_from(len)
+                    .map_or(usize::MAX, |len| head_len.saturating_add(len)),
+            ),
             (Framing::None, _) => Some(head_len),
             // Steps 02–05 answer chunked with 501; step06 enables it.
             (Framing::Chunked, false) => {
@@ -592,7 +598,8 @@ impl Connection {
             || self.served >= self.limits.max_requests_per_connection
             || (self.draining)();
         let who = (self.id, self.peer);
-        let answered = answer(handler, request, last, &mut self.out, who, &*self.draining);
+        let answered =
+            answer(handler, request, last, &mut self.out, who, &*self.draining);
         self.logs.extend(answered.log);
         self.start += total;
         self.blank_lines = 0;
