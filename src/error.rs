@@ -62,7 +62,9 @@ pub enum ParseError {
     /// a bare LF, too long a size or too many extension bytes (→ 400).
     BadChunk,
 }
+// ANCHOR_END: parse_error
 
+// ANCHOR: status
 impl ParseError {
     /// The status a client gets for this error.
     pub const fn status(self) -> StatusCode {
@@ -80,7 +82,7 @@ impl ParseError {
         }
     }
 }
-// ANCHOR_END: parse_error
+// ANCHOR_END: status
 
 impl fmt::Display for ParseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

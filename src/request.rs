@@ -206,16 +206,12 @@ fn split_query(target: &str) -> (&str, Option<&str>) {
 }
 
 // ANCHOR: parse_head
-/// Parse a request head from the front of `buf`.
-///
-/// Returns `Partial` until `buf` holds the empty line that ends the head
-/// (RFC 9112 §2.1); the caller reads more and calls again with the whole
-/// buffer. On `Complete((request, n))` the head is `buf[..n]`; bytes after
-/// `n` (the body, the next pipelined request) are untouched, and
-/// `request.body` is empty.
-///
-/// Limits are enforced *before* waiting for more bytes, or a peer that
-/// never sends the empty line would make us buffer forever.
+/// Parse a request head from the front of `buf`: `Partial` until `buf` holds the empty
+/// line that ends the head (RFC 9112 §2.1; the caller reads more and calls again with
+/// the whole buffer). On `Complete((request, n))` the head is `buf[..n]`; the bytes
+/// after it (the body, the next pipelined request) are untouched, and `request.body`
+/// is empty. Limits are checked *before* waiting for more, or a peer that never sends
+/// the empty line would make us buffer forever.
 pub fn parse_head<'b>(
     buf: &'b [u8],
     limits: &Limits,
@@ -632,7 +628,9 @@ fn pieces(part: &[u8], ipv4_last: bool) -> Option<usize> {
     }
     Some(count)
 }
+// ANCHOR_END: ipv6_address
 
+// ANCHOR: ipv4_address
 /// RFC 3986 §3.2.2, needed inside IPv6 addresses (`::ffff:192.0.2.1`):
 ///
 /// ```text
@@ -661,7 +659,7 @@ fn is_ipv4_address(s: &[u8]) -> bool {
     }
     count == 4
 }
-// ANCHOR_END: ipv6_address
+// ANCHOR_END: ipv4_address
 
 /// RFC 3986 §3.2.2 and §2.1:
 ///
@@ -740,6 +738,24 @@ fn body_framing(request: &Request<'_>, limits: &Limits) -> Result<Framing, Parse
     }
 }
 
+/// `Content-Length = 1*DIGIT`, digit by digit with checked arithmetic.
+/// Not `str::parse`, which would accept a leading `+`.
+fn parse_content_length(digits: &[u8]) -> Result<u64, ParseError> {
+    if digits.is_empty() {
+        return Err(ParseError::BadContentLength);
+    }
+    digits.iter().try_fold(0u64, |n, &b| {
+        if !b.is_ascii_digit() {
+            return Err(ParseError::BadContentLength);
+        }
+        n.checked_mul(10)
+            .and_then(|n| n.checked_add(u64::from(b - b'0')))
+            .ok_or(ParseError::BadContentLength)
+    })
+}
+// ANCHOR_END: body_framing
+
+// ANCHOR: transfer_coding
 /// `Transfer-Encoding = #transfer-coding` (RFC 9112 §6.1), over all the
 /// Transfer-Encoding field lines in order. Coding names are case-insensitive
 /// (RFC 9112 §7: `Chunked` is `chunked`).
@@ -759,7 +775,8 @@ fn transfer_coding(request: &Request<'_>) -> Result<Framing, ParseError> {
         .headers_named("transfer-encoding")
         .flat_map(|value| value.split(|&b| b == b','))
         .map(trim_ows)
-        .filter(|coding| !coding.is_empty()); // RFC 9110 §5.6.1: empty list elements don't count
+        // RFC 9110 §5.6.1: empty list elements do not count.
+        .filter(|coding| !coding.is_empty());
     for coding in codings {
         last_is_chunked = coding.eq_ignore_ascii_case(b"chunked");
         if last_is_chunked {
@@ -782,23 +799,7 @@ fn transfer_coding(request: &Request<'_>) -> Result<Framing, ParseError> {
     }
     Ok(Framing::Chunked)
 }
-
-/// `Content-Length = 1*DIGIT`, digit by digit with checked arithmetic.
-/// Not `str::parse`, which would accept a leading `+`.
-fn parse_content_length(digits: &[u8]) -> Result<u64, ParseError> {
-    if digits.is_empty() {
-        return Err(ParseError::BadContentLength);
-    }
-    digits.iter().try_fold(0u64, |n, &b| {
-        if !b.is_ascii_digit() {
-            return Err(ParseError::BadContentLength);
-        }
-        n.checked_mul(10)
-            .and_then(|n| n.checked_add(u64::from(b - b'0')))
-            .ok_or(ParseError::BadContentLength)
-    })
-}
-// ANCHOR_END: body_framing
+// ANCHOR_END: transfer_coding
 
 /// `tchar` (RFC 9110 §5.6.2): the characters of a token, such as a method or
 /// a field name.

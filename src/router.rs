@@ -221,37 +221,7 @@ impl Router {
         else {
             return Err(Response::error(StatusCode::BAD_REQUEST));
         };
-
-        // The most specific route whose pattern matches and whose method fits.
-        // HEAD is served by the GET route unless a HEAD route exists (RFC 9110 §9.3.2).
-        let mut best: Option<(&Route, Captures<'_, '_>)> = None;
-        for route in &self.routes {
-            let fits = route.method == request.method
-                || (request.method == "HEAD" && route.method == "GET");
-            let Some(found) = fits
-                .then(|| match_segments(&route.segments, &segments))
-                .flatten()
-            else {
-                continue;
-            };
-            let better = match &best {
-                None => true,
-                Some((b, _)) => {
-                    let key = |r: &Route| {
-                        (
-                            r.segments.iter().map(Segment::rank).collect::<Vec<_>>(),
-                            r.method != request.method,
-                        )
-                    };
-                    key(route) < key(b)
-                }
-            };
-            if better {
-                best = Some((route, found));
-            }
-        }
-
-        match best {
+        match self.most_specific(request.method, &segments) {
             Some((route, path)) => Ok((route, Params { path, query })),
             // RFC 9110 §15.5.6: a 405 "MUST generate an Allow header field".
             None => Err(match self.allow(Some(&segments)) {
@@ -265,6 +235,45 @@ impl Router {
         }
     }
     // ANCHOR_END: dispatch
+
+    // ANCHOR: most_specific
+    /// The most specific route whose pattern matches and whose method fits,
+    /// with what its pattern captured. HEAD is served by the GET route
+    /// unless a HEAD route exists (RFC 9110 §9.3.2).
+    fn most_specific<'a, 's>(
+        &'a self,
+        method: &str,
+        segments: &[Cow<'s, str>],
+    ) -> Option<(&'a Route, Captures<'a, 's>)> {
+        let mut best: Option<(&Route, Captures<'_, '_>)> = None;
+        for route in &self.routes {
+            let fits =
+                route.method == method || (method == "HEAD" && route.method == "GET");
+            let Some(found) = fits
+                .then(|| match_segments(&route.segments, segments))
+                .flatten()
+            else {
+                continue;
+            };
+            let better = match &best {
+                None => true,
+                Some((b, _)) => {
+                    let key = |r: &Route| {
+                        (
+                            r.segments.iter().map(Segment::rank).collect::<Vec<_>>(),
+                            r.method != method,
+                        )
+                    };
+                    key(route) < key(b)
+                }
+            };
+            if better {
+                best = Some((route, found));
+            }
+        }
+        best
+    }
+    // ANCHOR_END: most_specific
 }
 
 impl Handler for Router {

@@ -119,16 +119,21 @@ impl Shutdown {
             .name("signals".into())
             .spawn(move || {
                 for signal in signals.forever() {
-                    if !trigger.is_draining() {
-                        info!("signal {signal}: shutting down (send it again to exit at once)");
-                        trigger.trigger();
-                    } else {
-                        warn!("signal {signal} during the drain: exiting now");
-                        std::process::exit(128 + signal);
-                    }
+                    trigger.on_signal(signal);
                 }
             })?;
         Ok(shutdown)
+    }
+
+    /// The first signal starts the drain; a second one exits at once.
+    fn on_signal(&self, signal: i32) {
+        if !self.is_draining() {
+            info!("signal {signal}: shutting down (send it again to exit at once)");
+            self.trigger();
+        } else {
+            warn!("signal {signal} during the drain: exiting now");
+            std::process::exit(128 + signal);
+        }
     }
     // ANCHOR_END: on_signals
 
