@@ -302,7 +302,9 @@ impl Decoder {
             (state, b) => extension(state, b).ok_or(ParseError::BadChunk)?,
         })
     }
+    // ANCHOR_END: step
 
+    // ANCHOR: size_line
     /// One more hex digit of the chunk size.
     fn size_digit(&mut self, b: u8) -> Result<State, ParseError> {
         self.digits += 1;
@@ -336,7 +338,9 @@ impl Decoder {
         self.trailer_line_start = self.read;
         Ok(State::TrailerStart)
     }
+    // ANCHOR_END: size_line
 
+    // ANCHOR: trailer_field
     /// A trailer field line is complete. It follows the same rules as a
     /// header field (RFC 9112 §7.1.2); we check it, count it, and drop it:
     /// no handler here needs trailers.
@@ -354,7 +358,7 @@ impl Decoder {
         self.trailer_line_start = self.read;
         Ok(State::TrailerStart)
     }
-    // ANCHOR_END: step
+    // ANCHOR_END: trailer_field
 }
 
 // ANCHOR: extension

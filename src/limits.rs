@@ -42,7 +42,6 @@ pub const MAX_BLANK_LINES: usize = 2;
 ///
 /// nginx's `client_max_body_size` defaults to 1 MiB.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
-
 // ANCHOR_END: sizes
 
 // ANCHOR: connections
@@ -64,7 +63,6 @@ pub const MAX_CONNECTIONS: usize = 256;
 /// threads: at most `MAX_CONNECTIONS + MAX_CLOSING`. A closing
 /// connection that cannot move stays what it was: open, counted, bounded.
 pub const MAX_CLOSING: usize = 64;
-
 // ANCHOR_END: connections
 
 // ANCHOR: read_timeouts
@@ -98,7 +96,6 @@ pub const BODY_TIMEOUT: Duration = Duration::from_secs(10);
 /// [`BODY_TIMEOUT`]); slower gets 408. Apache's `mod_reqtimeout` uses
 /// the same scheme with the same default (`body=20,MinRate=500`).
 pub const MIN_BODY_RATE: usize = 500;
-
 // ANCHOR_END: read_timeouts
 
 // ANCHOR: write_timeouts
@@ -116,7 +113,6 @@ pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 /// is a 32 kbit/s link: a 1 MiB response may take up to about four minutes.
 /// IIS has the same kind of limit (`minBytesPerSecond`, 240 by default).
 pub const MIN_SEND_RATE: usize = 4 * 1024;
-
 // ANCHOR_END: write_timeouts
 
 // ANCHOR: lifetimes

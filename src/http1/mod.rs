@@ -23,20 +23,20 @@
 //!     │ the first bytes of a head (blank lines leave it Idle, ch07)
 //!     ▼
 //!  ┌──────┐  the whole head not here head_timeout after its first byte:
-//!  │ Head │  408; a head that does not parse: 4xx ──────────────────────▶ Closing
-//!  └──────┘
+//!  │ Head │  408. A head that does not parse (here or in Idle): 4xx, and
+//!  └──────┘  one whose body is refused before it is sent (ch06) ─────────▶ Closing
 //!     │ the head is complete, its body is not (or is chunked, ch06)
 //!     ▼
 //!  ┌──────┐  no byte for body_timeout, or the body later than its rate
-//!  │ Body │  deadline (ch07): 408 ──────────────────────────────────────▶ Closing
-//!  └──────┘
+//!  │ Body │  deadline (ch07): 408; a chunk that does not parse (ch06):
+//!  └──────┘  4xx ────────────────────────────────────────────────────────▶ Closing
 //!     │ the whole request is here (from Idle, Head or Body): respond
 //!     ├──▶ Idle        the response is queued; the connection persists
 //!     ├──▶ Closing     it is the last response (Connection: close)
 //!     ▼
 //!  ┌───────────┐  its body is streamed (ch06): produce a piece, write
-//!  │ Streaming │  it, ...; after the last ──▶ Idle, or ──▶ Closing
-//!  └───────────┘
+//!  │ Streaming │  it, ...; after the last ──▶ Idle, or ──▶ Closing; if the
+//!  └───────────┘  stream panics ──▶ Done
 //!  ┌─────────┐  write the last response; then ──▶ Lingering, or ──▶ Done
 //!  │ Closing │  when the client said close and sent nothing after it
 //!  └─────────┘
