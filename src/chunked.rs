@@ -229,134 +229,14 @@ impl Decoder {
         buf: &mut [u8],
         limits: &Limits,
     ) -> Result<Status<Decoded>, ParseError> {
-        use State::*;
-        if self.state == Done {
-            return Ok(Status::Complete(Decoded {
-                body_len: self.written,
-                encoded_len: self.read,
-            }));
-        }
-        while self.read < buf.len() {
-            if self.state == Data {
-                // Move a run of data bytes down over the framing already read.
-                let available = buf.len() - self.read;
-                let n = usize::try_from(self.size).map_or(available, |s| s.min(available));
-                buf.copy_within(self.read..self.read + n, self.written);
-                self.read += n;
-                self.written += n;
-                self.size -= n as u64;
-                if self.size == 0 {
-                    self.state = DataCr;
-                }
+        while self.state != State::Done && self.read < buf.len() {
+            if self.state == State::Data {
+                self.copy_data(buf);
                 continue;
             }
             let b = buf[self.read];
             self.read += 1;
-            let next = match (self.state, b) {
-                (Size, b) if b.is_ascii_hexdigit() => {
-                    self.digits += 1;
-                    if self.digits > MAX_CHUNK_SIZE_DIGITS {
-                        return Err(ParseError::BadChunk);
-                    }
-                    // RFC 9112 §7.1: "Recipients MUST anticipate potentially
-                    // large hexadecimal numerals and prevent parsing errors
-                    // due to integer conversion overflows".
-                    let digit = u64::from((b as char).to_digit(16).unwrap_or(0));
-                    self.size = self
-                        .size
-                        .checked_mul(16)
-                        .and_then(|s| s.checked_add(digit))
-                        .ok_or(ParseError::BadChunk)?;
-                    Size
-                }
-                (Size, _) if self.digits == 0 => return Err(ParseError::BadChunk),
-                // chunk-ext      = *( BWS ";" BWS chunk-ext-name
-                //                     [ BWS "=" BWS chunk-ext-val ] )
-                // chunk-ext-name = token
-                // chunk-ext-val  = token / quoted-string
-                //
-                // Whitespace is allowed only where the grammar has BWS:
-                // before a `;` and around `=`. So `1 0` (which a parser that
-                // strips spaces reads as 0x10) and `5 garbage` are 400, not
-                // a size of 1 or 5. Whitespace right before the CRLF
-                // (`5 \r\n`, `5;a=b \r\n`) is not in the grammar either,
-                // and is 400 too. hyper and h11 accept it; refusing is allowed
-                // (it is invalid syntax), and keeps the one rule "whitespace
-                // only before `;` and around `=`" free of exceptions.
-                (Size | ExtBeforeSemi | ExtValue | ExtAfterQuoted, b' ' | b'\t') => ExtBeforeSemi,
-                (
-                    Size | ExtBeforeSemi | ExtName | ExtAfterName | ExtValue | ExtAfterQuoted,
-                    b';',
-                ) => ExtBeforeName,
-                (ExtBeforeName, b' ' | b'\t') => ExtBeforeName,
-                (ExtBeforeName | ExtName, b) if is_tchar(b) => ExtName,
-                (ExtName | ExtAfterName, b' ' | b'\t') => ExtAfterName,
-                (ExtName | ExtAfterName, b'=') => ExtBeforeValue,
-                (ExtBeforeValue, b' ' | b'\t') => ExtBeforeValue,
-                (ExtBeforeValue | ExtValue, b) if is_tchar(b) => ExtValue,
-                (ExtBeforeValue, b'"') => ExtQuoted,
-                // quoted-string = DQUOTE *( qdtext / quoted-pair ) DQUOTE
-                // qdtext        = HTAB / SP / %x21 / %x23-5B / %x5D-7E / obs-text
-                // quoted-pair   = "\" ( HTAB / SP / VCHAR / obs-text )
-                (ExtQuoted, b'"') => ExtAfterQuoted,
-                (ExtQuoted, b'\\') => ExtQuotedPair,
-                (ExtQuoted, b) if is_qdtext(b) => ExtQuoted,
-                (ExtQuotedPair, b) if is_quoted_pair_char(b) => ExtQuoted,
-                // The line ends after the size or after a complete extension;
-                // never after `;`, `=` or BWS, or inside a quoted string.
-                (Size | ExtName | ExtValue | ExtAfterQuoted, b'\r') => SizeLf,
-                (SizeLf, b'\n') => {
-                    let total = (self.written as u64).saturating_add(self.size);
-                    if total > limits.max_body_bytes as u64 {
-                        return Err(ParseError::BodyTooLarge);
-                    }
-                    self.digits = 0;
-                    if self.size == 0 {
-                        self.trailer_line_start = self.read;
-                        TrailerStart
-                    } else {
-                        Data
-                    }
-                }
-                (DataCr, b'\r') => DataLf,
-                (DataLf, b'\n') => Size,
-                (TrailerStart, b'\r') => EndLf,
-                (EndLf, b'\n') => {
-                    self.state = Done;
-                    return Ok(Status::Complete(Decoded {
-                        body_len: self.written,
-                        encoded_len: self.read,
-                    }));
-                }
-                (TrailerStart | TrailerLine, b) if b != b'\r' && b != b'\n' => {
-                    self.trailer_bytes += 1;
-                    if self.trailer_bytes > limits.max_head_bytes {
-                        return Err(ParseError::HeadTooLarge);
-                    }
-                    TrailerLine
-                }
-                (TrailerLine, b'\r') => TrailerLf,
-                (TrailerLf, b'\n') => {
-                    // A trailer field follows the same rules as a header
-                    // field (RFC 9112 §7.1.2); we check it, count it, and
-                    // drop it: no handler here needs trailers.
-                    let line = &buf[self.trailer_line_start..self.read - 2];
-                    crate::request::check_field_line(line)?;
-                    self.trailer_fields += 1;
-                    if self.trailer_fields > limits.max_headers {
-                        return Err(ParseError::TooManyHeaders);
-                    }
-                    self.trailer_line_start = self.read;
-                    TrailerStart
-                }
-                // Anything else: a bare LF, a CR not followed by LF, data
-                // longer than its size, a non-hex size, a byte the extension
-                // grammar has no place for (a control byte, a non-tchar in a
-                // name or token value, a second value after whitespace, an
-                // empty name or value). Bare LF is rejected in chunk lines for
-                // the same reason as in the head (RFC 9112 §2.2).
-                _ => return Err(ParseError::BadChunk),
-            };
+            let next = self.step(b, buf, limits)?;
             if next.in_extension() {
                 // Every byte from the first `;` or BWS up to the CR counts.
                 self.ext_len += 1;
@@ -366,10 +246,165 @@ impl Decoder {
             }
             self.state = next;
         }
-        Ok(Status::Partial)
+        if self.state != State::Done {
+            return Ok(Status::Partial);
+        }
+        Ok(Status::Complete(Decoded {
+            body_len: self.written,
+            encoded_len: self.read,
+        }))
+    }
+
+    /// Move a run of data bytes down over the framing already read.
+    fn copy_data(&mut self, buf: &mut [u8]) {
+        let available = buf.len() - self.read;
+        let n = usize::try_from(self.size).map_or(available, |s| s.min(available));
+        buf.copy_within(self.read..self.read + n, self.written);
+        self.read += n;
+        self.written += n;
+        self.size -= n as u64;
+        if self.size == 0 {
+            self.state = State::DataCr;
+        }
     }
     // ANCHOR_END: decode
+
+    // ANCHOR: step
+    /// The state after byte `b` of framing (`buf` holds what was read so
+    /// far, for checking a trailer line). Every transition but those inside
+    /// an extension is here; [`extension`] has those.
+    fn step(&mut self, b: u8, buf: &[u8], limits: &Limits) -> Result<State, ParseError> {
+        use State::*;
+        Ok(match (self.state, b) {
+            (Size, b) if b.is_ascii_hexdigit() => self.size_digit(b)?,
+            (Size, _) if self.digits == 0 => return Err(ParseError::BadChunk),
+            // The line ends after the size or after a complete extension;
+            // never after `;`, `=` or BWS, or inside a quoted string.
+            (Size | ExtName | ExtValue | ExtAfterQuoted, b'\r') => SizeLf,
+            (SizeLf, b'\n') => self.size_line_end(limits)?,
+            (DataCr, b'\r') => DataLf,
+            (DataLf, b'\n') => Size,
+            (TrailerStart, b'\r') => EndLf,
+            (EndLf, b'\n') => Done,
+            (TrailerStart | TrailerLine, b) if b != b'\r' && b != b'\n' => {
+                self.trailer_bytes += 1;
+                if self.trailer_bytes > limits.max_head_bytes {
+                    return Err(ParseError::HeadTooLarge);
+                }
+                TrailerLine
+            }
+            (TrailerLine, b'\r') => TrailerLf,
+            (TrailerLf, b'\n') => self.trailer_field(buf, limits)?,
+            // Anything else is 400, unless the extension grammar has a place
+            // for it: a bare LF, a CR not followed by LF, data longer than
+            // its size, a non-hex size. Bare LF is rejected in chunk lines
+            // for the same reason as in the head (RFC 9112 §2.2).
+            (state, b) => extension(state, b).ok_or(ParseError::BadChunk)?,
+        })
+    }
+    // ANCHOR_END: step
+
+    // ANCHOR: size_line
+    /// One more hex digit of the chunk size.
+    fn size_digit(&mut self, b: u8) -> Result<State, ParseError> {
+        self.digits += 1;
+        if self.digits > MAX_CHUNK_SIZE_DIGITS {
+            return Err(ParseError::BadChunk);
+        }
+        // RFC 9112 §7.1: "Recipients MUST anticipate potentially large
+        // hexadecimal numerals and prevent parsing errors due to integer
+        // conversion overflows".
+        let digit = u64::from((b as char).to_digit(16).unwrap_or(0));
+        self.size = self
+            .size
+            .checked_mul(16)
+            .and_then(|s| s.checked_add(digit))
+            .ok_or(ParseError::BadChunk)?;
+        Ok(State::Size)
+    }
+
+    /// The size line is complete: data follows, or (size 0) the trailers.
+    /// A size that takes the body past the limit is refused here, before
+    /// its data is read.
+    fn size_line_end(&mut self, limits: &Limits) -> Result<State, ParseError> {
+        let total = (self.written as u64).saturating_add(self.size);
+        if total > limits.max_body_bytes as u64 {
+            return Err(ParseError::BodyTooLarge);
+        }
+        self.digits = 0;
+        if self.size > 0 {
+            return Ok(State::Data);
+        }
+        self.trailer_line_start = self.read;
+        Ok(State::TrailerStart)
+    }
+    // ANCHOR_END: size_line
+
+    // ANCHOR: trailer_field
+    /// A trailer field line is complete. It follows the same rules as a
+    /// header field (RFC 9112 §7.1.2); we check it, count it, and drop it:
+    /// no handler here needs trailers.
+    fn trailer_field(
+        &mut self,
+        buf: &[u8],
+        limits: &Limits,
+    ) -> Result<State, ParseError> {
+        let line = &buf[self.trailer_line_start..self.read - 2];
+        crate::request::check_field_line(line)?;
+        self.trailer_fields += 1;
+        if self.trailer_fields > limits.max_headers {
+            return Err(ParseError::TooManyHeaders);
+        }
+        self.trailer_line_start = self.read;
+        Ok(State::TrailerStart)
+    }
+    // ANCHOR_END: trailer_field
 }
+
+// ANCHOR: extension
+/// The state after byte `b` in a chunk size line's extensions, or `None`
+/// if the grammar has no place for it:
+///
+/// ```text
+/// chunk-ext      = *( BWS ";" BWS chunk-ext-name
+///                     [ BWS "=" BWS chunk-ext-val ] )
+/// chunk-ext-name = token
+/// chunk-ext-val  = token / quoted-string
+/// quoted-string  = DQUOTE *( qdtext / quoted-pair ) DQUOTE
+/// ```
+///
+/// Whitespace is allowed only where the grammar has BWS: before a `;` and
+/// around `=`. So `1 0` (which a parser that strips spaces reads as 0x10)
+/// and `5 garbage` are 400, not a size of 1 or 5. Whitespace right before
+/// the CRLF (`5 \r\n`, `5;a=b \r\n`) is not in the grammar either, and is
+/// 400 too. hyper and h11 accept it; refusing is allowed (it is invalid
+/// syntax), and keeps the one rule "whitespace only before `;` and around
+/// `=`" free of exceptions. Also refused: a control byte, a non-tchar in a
+/// name or token value, a second value after whitespace, an empty name or
+/// value.
+fn extension(state: State, b: u8) -> Option<State> {
+    use State::*;
+    Some(match (state, b) {
+        (Size | ExtBeforeSemi | ExtValue | ExtAfterQuoted, b' ' | b'\t') => ExtBeforeSemi,
+        (
+            Size | ExtBeforeSemi | ExtName | ExtAfterName | ExtValue | ExtAfterQuoted,
+            b';',
+        ) => ExtBeforeName,
+        (ExtBeforeName, b' ' | b'\t') => ExtBeforeName,
+        (ExtBeforeName | ExtName, b) if is_tchar(b) => ExtName,
+        (ExtName | ExtAfterName, b' ' | b'\t') => ExtAfterName,
+        (ExtName | ExtAfterName, b'=') => ExtBeforeValue,
+        (ExtBeforeValue, b' ' | b'\t') => ExtBeforeValue,
+        (ExtBeforeValue | ExtValue, b) if is_tchar(b) => ExtValue,
+        (ExtBeforeValue, b'"') => ExtQuoted,
+        (ExtQuoted, b'"') => ExtAfterQuoted,
+        (ExtQuoted, b'\\') => ExtQuotedPair,
+        (ExtQuoted, b) if is_qdtext(b) => ExtQuoted,
+        (ExtQuotedPair, b) if is_quoted_pair_char(b) => ExtQuoted,
+        _ => return None,
+    })
+}
+// ANCHOR_END: extension
 
 /// The last chunk and an empty trailer section: ends a chunked message.
 pub const LAST_CHUNK: &[u8] = b"0\r\n\r\n";
@@ -513,7 +548,8 @@ mod tests {
                     "{name} @ {cut}: {first:?}"
                 );
                 let done = d.decode(&mut buf, &Limits::default());
-                let got = done.map(|s| s.map(|d| (buf[..d.body_len].to_vec(), d.encoded_len)));
+                let got =
+                    done.map(|s| s.map(|d| (buf[..d.body_len].to_vec(), d.encoded_len)));
                 assert_eq!(
                     got,
                     Ok(Status::Complete((body.to_vec(), input.len()))),

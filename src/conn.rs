@@ -59,11 +59,14 @@ fn http<H: Handler>(handler: H, persistence: Persistence) -> Http<H> {
 }
 
 impl<H: Handler> Service for Http<H> {
+    // ANCHOR: serve
+    /// A connection core for the connection, and a driver to run it.
     fn serve(&self, stream: TcpStream, conn: &Conn) {
         let draining = conn.drain_signal();
         let who = (conn.id(), conn.peer());
         let limits = conn.limits().clone();
-        let mut core = Connection::new(limits, self.options, who, draining, Instant::now());
+        let mut core =
+            Connection::new(limits, self.options, who, draining, Instant::now());
         let end = Driver::new(stream, conn).run(&mut core, &self.handler);
         debug!(
             "conn {} ended: {end:?} after {} requests",
@@ -71,6 +74,7 @@ impl<H: Handler> Service for Http<H> {
             core.served()
         );
     }
+    // ANCHOR_END: serve
 
     /// Over `max_connections`: a 503 with `Retry-After`, then close
     /// (RFC 9110 §15.6.4). This runs on the accept loop, so it writes
@@ -129,32 +133,30 @@ impl<'c> Driver<'c> {
             let now = floor
                 .take()
                 .map_or_else(Instant::now, |d| Instant::now().max(d));
-            match core.poll(now, handler) {
+            let (deadline, read) = match core.poll(now, handler) {
                 Want::Write { deadline, last } => {
                     if last {
                         self.conn.closing();
                     }
-                    if let Err(e) = self.write_out(core, deadline) {
-                        return End::Io(e.kind());
+                    match self.write_out(core, deadline) {
+                        Ok(()) => continue,
+                        Err(e) => return End::Io(e.kind()),
                     }
                 }
-                Want::Read { deadline, idle } => match self.read_in(core, deadline, idle) {
-                    Ok(()) => {}
-                    Err(Missed::Deadline) => floor = Some(deadline),
-                    Err(Missed::End(end)) => return end,
-                },
-                Want::Produce => core.produce(Instant::now()),
-                Want::Linger { deadline } => {
-                    if !self.shut {
-                        self.shut = true;
-                        let _ = self.stream.shutdown(std::net::Shutdown::Write);
-                    }
-                    match self.read_in(core, deadline, false) {
-                        Ok(()) => {}
-                        Err(Missed::Deadline) => floor = Some(deadline),
-                        Err(Missed::End(_)) => return End::Closed,
-                    }
+                Want::Read {
+                    deadline,
+                    idle: false,
+                } => (deadline, self.read_in(core, deadline)),
+                // Between requests, the shutdown may close us (chapter 5).
+                Want::Read {
+                    deadline,
+                    idle: true,
+                } => (deadline, self.read_idle(core, deadline)),
+                Want::Produce => {
+                    core.produce(Instant::now()); // a streamed body (chapter 6)
+                    continue;
                 }
+                Want::Linger { deadline } => (deadline, self.linger(core, deadline)),
                 Want::Close(end) => {
                     if end == End::Closed && !self.shut {
                         // Our FIN goes out now, even while the shutdown table
@@ -163,54 +165,41 @@ impl<'c> Driver<'c> {
                     }
                     return end;
                 }
+            };
+            match read {
+                Ok(_) => {}
+                Err(Missed::Deadline) => floor = Some(deadline),
+                Err(Missed::End(end)) => return end,
             }
         }
     }
     // ANCHOR_END: run
 
     // ANCHOR: read_in
-    /// Read once into the core, waiting at most until `deadline`. An idle
-    /// connection tells the shutdown first (ch05): while it waits, the
-    /// shutdown may close it; once bytes have come, it may not.
+    /// Read once into the core, waiting at most until `deadline`: how many
+    /// bytes came (0: the client closed its side).
     fn read_in(
         &mut self,
         core: &mut Connection,
         deadline: Instant,
-        idle: bool,
-    ) -> Result<(), Missed> {
-        if idle && !self.conn.enter_idle() {
-            return Err(Missed::End(End::Shutdown));
-        }
+    ) -> Result<usize, Missed> {
         let timeout = deadline.saturating_duration_since(Instant::now());
         if timeout.is_zero() {
             return Err(Missed::Deadline);
         }
-        let draining = |end| match idle && self.conn.draining() {
-            true => End::Shutdown,
-            false => end,
-        };
         match self.read(core.input(), timeout) {
             Ok(0) => {
                 core.eof();
-                match draining(End::PeerClosed) {
-                    End::Shutdown => Err(Missed::End(End::Shutdown)),
-                    _ => Ok(()),
-                }
+                Ok(0)
             }
-            // The shutdown closed us just as the request came: it is not
-            // run (the client may safely retry it).
-            Ok(_) if idle && !self.conn.leave_idle() => Err(Missed::End(End::Shutdown)),
             Ok(n) => {
                 core.received(n, Instant::now());
-                Ok(())
+                Ok(n)
             }
             Err(e) if is_timeout(&e) => Err(Missed::Deadline),
-            // A socket shut down by the shutdown while idle reads as EOF
-            // or, on some systems, as an error.
-            Err(e) => Err(Missed::End(draining(End::Io(e.kind())))),
+            Err(e) => Err(Missed::End(End::Io(e.kind()))),
         }
     }
-    // ANCHOR_END: read_in
 
     fn read(&mut self, buf: &mut [u8], timeout: Duration) -> io::Result<usize> {
         if self.read_timeout != Some(timeout) {
@@ -224,13 +213,64 @@ impl<'c> Driver<'c> {
             }
         }
     }
+    // ANCHOR_END: read_in
+
+    // ANCHOR: linger
+    /// Shut down our sending side (once), then read and discard what the
+    /// client still sends. Its end of stream, or a failed read, ends the
+    /// linger, and the connection.
+    fn linger(
+        &mut self,
+        core: &mut Connection,
+        deadline: Instant,
+    ) -> Result<usize, Missed> {
+        if !self.shut {
+            self.shut = true;
+            let _ = self.stream.shutdown(std::net::Shutdown::Write);
+        }
+        self.read_in(core, deadline).map_err(|missed| match missed {
+            Missed::End(_) => Missed::End(End::Closed),
+            Missed::Deadline => Missed::Deadline,
+        })
+    }
+    // ANCHOR_END: linger
+
+    // ANCHOR: read_idle
+    /// [`Driver::read_in`] between requests. The connection tells the
+    /// shutdown it is idle first (ch05): while it waits, the shutdown may
+    /// close it; once bytes have come, it may not.
+    fn read_idle(
+        &mut self,
+        core: &mut Connection,
+        deadline: Instant,
+    ) -> Result<usize, Missed> {
+        if !self.conn.enter_idle() {
+            return Err(Missed::End(End::Shutdown));
+        }
+        match self.read_in(core, deadline) {
+            // A socket shut down by the shutdown while idle reads as EOF
+            // or, on some systems, as an error.
+            Ok(0) | Err(Missed::End(_)) if self.conn.draining() => {
+                Err(Missed::End(End::Shutdown))
+            }
+            // The shutdown closed us just as the request came: it is not
+            // run (the client may safely retry it).
+            Ok(n) if n > 0 && !self.conn.leave_idle() => Err(Missed::End(End::Shutdown)),
+            other => other,
+        }
+    }
+    // ANCHOR_END: read_idle
 
     // ANCHOR: write_out
     /// Write everything the core has queued. One `write` usually takes it
     /// all; if the client reads slowly, each write may block for
     /// `write_timeout`, and all of it must be taken by `deadline` (ch07),
     /// or the connection is closed ("slow read").
-    fn write_out(&mut self, core: &mut Connection, deadline: Option<Instant>) -> io::Result<()> {
+    fn write_out(
+        &mut self,
+        core: &mut Connection,
+        deadline: Option<Instant>,
+    ) -> io::Result<()> {
         let write_timeout = core.limits().write_timeout;
         while !core.output().is_empty() {
             let mut timeout = write_timeout;

@@ -21,8 +21,8 @@ pub const IMF_FIXDATE_LEN: usize = 29;
 pub fn imf_fixdate(unix_secs: u64) -> [u8; IMF_FIXDATE_LEN] {
     const DAYS: [&[u8; 3]; 7] = [b"Thu", b"Fri", b"Sat", b"Sun", b"Mon", b"Tue", b"Wed"];
     const MONTHS: [&[u8; 3]; 12] = [
-        b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov",
-        b"Dec",
+        b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct",
+        b"Nov", b"Dec",
     ];
     let days = unix_secs / 86_400;
     let secs_of_day = unix_secs % 86_400;

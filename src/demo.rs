@@ -174,7 +174,8 @@ fn slow_ms(ms: Option<&str>) -> Option<u64> {
 /// (`str::parse` would also take `+5`), and a number too big for `u64` is
 /// capped like any other large one, not refused.
 fn capped_number(value: Option<&str>, cap: u64) -> Option<u64> {
-    let digits = value.filter(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))?;
+    let digits =
+        value.filter(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))?;
     let n = digits.bytes().fold(0u64, |n, d| {
         n.saturating_mul(10).saturating_add(u64::from(d - b'0'))
     });
@@ -230,7 +231,8 @@ fn always_panics(_: &Request<'_>, _: &Params<'_>) -> HandlerResult {
 }
 
 fn plaintext(_: &Request<'_>, _: &Params<'_>) -> HandlerResult {
-    Ok(Response::text(StatusCode::OK, "Hello, world!").with_header("Cache-Control", BY_URL))
+    Ok(Response::text(StatusCode::OK, "Hello, world!")
+        .with_header("Cache-Control", BY_URL))
 }
 
 #[cfg(test)]

@@ -62,14 +62,18 @@ pub enum ParseError {
     /// a bare LF, too long a size or too many extension bytes (→ 400).
     BadChunk,
 }
+// ANCHOR_END: parse_error
 
+// ANCHOR: status
 impl ParseError {
     /// The status a client gets for this error.
     pub const fn status(self) -> StatusCode {
         use ParseError::*;
         match self {
-            BadRequestLine | BadLineEnding | BadHeader | ObsFold | BadHost | BadContentLength
-            | ConflictingFraming | BadTransferEncoding | BadChunk => StatusCode::BAD_REQUEST,
+            BadRequestLine | BadLineEnding | BadHeader | ObsFold | BadHost
+            | BadContentLength | ConflictingFraming | BadTransferEncoding | BadChunk => {
+                StatusCode::BAD_REQUEST
+            }
             TargetTooLong => StatusCode::URI_TOO_LONG,
             UnsupportedVersion => StatusCode::HTTP_VERSION_NOT_SUPPORTED,
             HeadTooLarge | TooManyHeaders => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
@@ -78,7 +82,7 @@ impl ParseError {
         }
     }
 }
-// ANCHOR_END: parse_error
+// ANCHOR_END: status
 
 impl fmt::Display for ParseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -14,7 +14,8 @@
 //! | [`request`] | 2 | sans-I/O request-head parser |
 //! | [`error`] | 2 | why a request was rejected, and its status |
 //! | [`status`], [`date`], [`response`] | 2 | writing responses |
-//! | [`conn`] | 2 (4) | the HTTP connection loop (persistence, pipelining, timeouts) |
+//! | [`http1`] | 2 (4–7) | the connection core, sans-I/O: one connection's states, persistence, pipelining, deadlines |
+//! | [`conn`] | 2 (4, 5) | the thread-per-connection driver that runs the core on a socket |
 //! | [`inspect`] | 2 | step02's handler: a report of the parsed request |
 //! | [`router`], [`demo`] | 3 | routing, and the demo application |
 //! | [`shutdown`] | 5 | graceful shutdown |

@@ -12,7 +12,7 @@
 use std::fmt;
 use std::time::Duration;
 
-// ANCHOR: consts
+// ANCHOR: sizes
 /// Longest request line we read, CRLF excluded: a longer one gets 414 (URI Too Long).
 ///
 /// RFC 9112 §3 recommends supporting request lines of at least 8000 octets.
@@ -42,7 +42,9 @@ pub const MAX_BLANK_LINES: usize = 2;
 ///
 /// nginx's `client_max_body_size` defaults to 1 MiB.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+// ANCHOR_END: sizes
 
+// ANCHOR: connections
 /// Most connections served at once. Past it, a new connection is refused:
 /// closed at once by the echo server (step01), answered with 503 by the
 /// HTTP steps. One thread per connection, so this also caps the threads.
@@ -61,7 +63,9 @@ pub const MAX_CONNECTIONS: usize = 256;
 /// threads: at most `MAX_CONNECTIONS + MAX_CLOSING`. A closing
 /// connection that cannot move stays what it was: open, counted, bounded.
 pub const MAX_CLOSING: usize = 64;
+// ANCHOR_END: connections
 
+// ANCHOR: read_timeouts
 /// How long a connection may sit idle before its first request, or between
 /// two requests, before we close it quietly (no 408: RFC 9112 §9.5 lets a
 /// server close an idle connection at any time, and an unasked-for 408 would
@@ -92,7 +96,9 @@ pub const BODY_TIMEOUT: Duration = Duration::from_secs(10);
 /// [`BODY_TIMEOUT`]); slower gets 408. Apache's `mod_reqtimeout` uses
 /// the same scheme with the same default (`body=20,MinRate=500`).
 pub const MIN_BODY_RATE: usize = 500;
+// ANCHOR_END: read_timeouts
 
+// ANCHOR: write_timeouts
 /// The longest a single write may block (a client that never reads).
 /// The connection is closed; its thread is freed.
 ///
@@ -107,7 +113,9 @@ pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 /// is a 32 kbit/s link: a 1 MiB response may take up to about four minutes.
 /// IIS has the same kind of limit (`minBytesPerSecond`, 240 by default).
 pub const MIN_SEND_RATE: usize = 4 * 1024;
+// ANCHOR_END: write_timeouts
 
+// ANCHOR: lifetimes
 /// Requests served on one connection before the server closes it (the last
 /// response says `Connection: close`). Bounds how long one client can hold
 /// a thread and lets per-connection state start fresh.
@@ -135,7 +143,7 @@ pub const THREAD_IDLE_TIMEOUT: Duration = Duration::from_secs(10);
 ///
 /// Kubernetes gives a pod 30 s between SIGTERM and SIGKILL; 10 s leaves room.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
-// ANCHOR_END: consts
+// ANCHOR_END: lifetimes
 
 /// The limits in force for one server, with the defaults above.
 ///
@@ -305,7 +313,8 @@ mod tests {
     #[test]
     fn rejects_garbage_and_zero() {
         for bad in ["", "0", "-1", "1e3", "ten"] {
-            let got = Limits::from_lookup(|v| (v == "RAWHTTP_MAX_HEADERS").then(|| bad.into()));
+            let got =
+                Limits::from_lookup(|v| (v == "RAWHTTP_MAX_HEADERS").then(|| bad.into()));
             assert_eq!(
                 got,
                 Err(BadLimit {

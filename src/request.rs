@@ -148,8 +148,10 @@ impl<'b> Request<'b> {
         match self.form {
             TargetForm::Origin => split_query(self.target).0,
             TargetForm::Absolute => {
-                let after_scheme = self.target.split_once("://").map_or("", |(_, rest)| rest);
-                let path_start = after_scheme.find(['/', '?']).unwrap_or(after_scheme.len());
+                let after_scheme =
+                    self.target.split_once("://").map_or("", |(_, rest)| rest);
+                let path_start =
+                    after_scheme.find(['/', '?']).unwrap_or(after_scheme.len());
                 match split_query(&after_scheme[path_start..]).0 {
                     "" => "/",
                     path => path,
@@ -174,7 +176,10 @@ impl<'b> Request<'b> {
     }
 
     /// The values of every field named `name`, in order.
-    pub fn headers_named<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'b [u8]> + 's {
+    pub fn headers_named<'s>(
+        &'s self,
+        name: &'s str,
+    ) -> impl Iterator<Item = &'b [u8]> + 's {
         self.headers
             .iter()
             .filter(move |f| f.name.eq_ignore_ascii_case(name))
@@ -201,16 +206,12 @@ fn split_query(target: &str) -> (&str, Option<&str>) {
 }
 
 // ANCHOR: parse_head
-/// Parse a request head from the front of `buf`.
-///
-/// Returns `Partial` until `buf` holds the empty line that ends the head
-/// (RFC 9112 §2.1); the caller reads more and calls again with the whole
-/// buffer. On `Complete((request, n))` the head is `buf[..n]`; bytes after
-/// `n` (the body, the next pipelined request) are untouched, and
-/// `request.body` is empty.
-///
-/// Limits are enforced *before* waiting for more bytes, or a peer that
-/// never sends the empty line would make us buffer forever.
+/// Parse a request head from the front of `buf`: `Partial` until `buf` holds the empty
+/// line that ends the head (RFC 9112 §2.1; the caller reads more and calls again with
+/// the whole buffer). On `Complete((request, n))` the head is `buf[..n]`; the bytes
+/// after it (the body, the next pipelined request) are untouched, and `request.body`
+/// is empty. Limits are checked *before* waiting for more, or a peer that never sends
+/// the empty line would make us buffer forever.
 pub fn parse_head<'b>(
     buf: &'b [u8],
     limits: &Limits,
@@ -614,7 +615,9 @@ fn pieces(part: &[u8], ipv4_last: bool) -> Option<usize> {
     let mut iter = part.split(|&b| b == b':').peekable();
     while let Some(piece) = iter.next() {
         let is_last = iter.peek().is_none();
-        let width = if (1..=4).contains(&piece.len()) && piece.iter().all(u8::is_ascii_hexdigit) {
+        let width = if (1..=4).contains(&piece.len())
+            && piece.iter().all(u8::is_ascii_hexdigit)
+        {
             1
         } else if is_last && ipv4_last && is_ipv4_address(piece) {
             2
@@ -625,7 +628,9 @@ fn pieces(part: &[u8], ipv4_last: bool) -> Option<usize> {
     }
     Some(count)
 }
+// ANCHOR_END: ipv6_address
 
+// ANCHOR: ipv4_address
 /// RFC 3986 §3.2.2, needed inside IPv6 addresses (`::ffff:192.0.2.1`):
 ///
 /// ```text
@@ -654,7 +659,7 @@ fn is_ipv4_address(s: &[u8]) -> bool {
     }
     count == 4
 }
-// ANCHOR_END: ipv6_address
+// ANCHOR_END: ipv4_address
 
 /// RFC 3986 §3.2.2 and §2.1:
 ///
@@ -669,7 +674,11 @@ fn is_reg_name(s: &[u8]) -> bool {
     loop {
         rest = match rest {
             [] => return true,
-            [b'%', hi, lo, tail @ ..] if hi.is_ascii_hexdigit() && lo.is_ascii_hexdigit() => tail,
+            [b'%', hi, lo, tail @ ..]
+                if hi.is_ascii_hexdigit() && lo.is_ascii_hexdigit() =>
+            {
+                tail
+            }
             [b, tail @ ..] if is_unreserved(*b) || is_sub_delim(*b) => tail,
             _ => return false,
         };
@@ -716,15 +725,37 @@ fn body_framing(request: &Request<'_>, limits: &Limits) -> Result<Framing, Parse
         // message containing a Transfer-Encoding header field MUST treat the
         // message as if the framing is faulty, even if a Content-Length is
         // present". HTTP/1.0 has no transfer codings.
-        (true, _) if request.version == Version::Http10 => Err(ParseError::ConflictingFraming),
+        (true, _) if request.version == Version::Http10 => {
+            Err(ParseError::ConflictingFraming)
+        }
         (true, Some(_)) => Err(ParseError::ConflictingFraming),
         (true, None) => transfer_coding(request),
-        (false, Some(n)) if n > limits.max_body_bytes as u64 => Err(ParseError::BodyTooLarge),
+        (false, Some(n)) if n > limits.max_body_bytes as u64 => {
+            Err(ParseError::BodyTooLarge)
+        }
         (false, Some(n)) => Ok(Framing::Length(n)),
         (false, None) => Ok(Framing::None),
     }
 }
 
+/// `Content-Length = 1*DIGIT`, digit by digit with checked arithmetic.
+/// Not `str::parse`, which would accept a leading `+`.
+fn parse_content_length(digits: &[u8]) -> Result<u64, ParseError> {
+    if digits.is_empty() {
+        return Err(ParseError::BadContentLength);
+    }
+    digits.iter().try_fold(0u64, |n, &b| {
+        if !b.is_ascii_digit() {
+            return Err(ParseError::BadContentLength);
+        }
+        n.checked_mul(10)
+            .and_then(|n| n.checked_add(u64::from(b - b'0')))
+            .ok_or(ParseError::BadContentLength)
+    })
+}
+// ANCHOR_END: body_framing
+
+// ANCHOR: transfer_coding
 /// `Transfer-Encoding = #transfer-coding` (RFC 9112 §6.1), over all the
 /// Transfer-Encoding field lines in order. Coding names are case-insensitive
 /// (RFC 9112 §7: `Chunked` is `chunked`).
@@ -744,7 +775,8 @@ fn transfer_coding(request: &Request<'_>) -> Result<Framing, ParseError> {
         .headers_named("transfer-encoding")
         .flat_map(|value| value.split(|&b| b == b','))
         .map(trim_ows)
-        .filter(|coding| !coding.is_empty()); // RFC 9110 §5.6.1: empty list elements don't count
+        // RFC 9110 §5.6.1: empty list elements do not count.
+        .filter(|coding| !coding.is_empty());
     for coding in codings {
         last_is_chunked = coding.eq_ignore_ascii_case(b"chunked");
         if last_is_chunked {
@@ -767,23 +799,7 @@ fn transfer_coding(request: &Request<'_>) -> Result<Framing, ParseError> {
     }
     Ok(Framing::Chunked)
 }
-
-/// `Content-Length = 1*DIGIT`, digit by digit with checked arithmetic.
-/// Not `str::parse`, which would accept a leading `+`.
-fn parse_content_length(digits: &[u8]) -> Result<u64, ParseError> {
-    if digits.is_empty() {
-        return Err(ParseError::BadContentLength);
-    }
-    digits.iter().try_fold(0u64, |n, &b| {
-        if !b.is_ascii_digit() {
-            return Err(ParseError::BadContentLength);
-        }
-        n.checked_mul(10)
-            .and_then(|n| n.checked_add(u64::from(b - b'0')))
-            .ok_or(ParseError::BadContentLength)
-    })
-}
-// ANCHOR_END: body_framing
+// ANCHOR_END: transfer_coding
 
 /// `tchar` (RFC 9110 §5.6.2): the characters of a token, such as a method or
 /// a field name.
@@ -1067,11 +1083,13 @@ mod tests {
 
     #[test]
     fn fields_are_kept_in_order_with_repeats() {
-        let r =
-            parsed(b"GET /p?q=1 HTTP/1.1\r\nHost: a\r\nX-A: 1\r\nx-a:2\r\nAccept:  */* \r\n\r\n");
+        let r = parsed(
+            b"GET /p?q=1 HTTP/1.1\r\nHost: a\r\nX-A: 1\r\nx-a:2\r\nAccept:  */* \r\n\r\n",
+        );
         assert_eq!(r.method, "GET");
         assert_eq!(r.version, Version::Http11);
-        let fields: Vec<(&str, &[u8])> = r.headers.iter().map(|f| (f.name, f.value)).collect();
+        let fields: Vec<(&str, &[u8])> =
+            r.headers.iter().map(|f| (f.name, f.value)).collect();
         assert_eq!(
             fields,
             [
@@ -1158,7 +1176,8 @@ mod tests {
         );
         let r = parsed(b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 007\r\n\r\n");
         assert_eq!(r.framing, Framing::Length(7));
-        let r = parsed(b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n");
+        let r =
+            parsed(b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n");
         assert_eq!((r.framing, r.framing.body_len()), (Framing::Chunked, None));
         assert_eq!(r.body, b"");
     }
@@ -1177,7 +1196,9 @@ mod tests {
     fn head_size_limit_at_n_and_n_plus_1() {
         let l = limits();
         let at = head_of_len(l.max_head_bytes);
-        assert!(matches!(parse_head(&at, &l), Ok(Status::Complete((_, n))) if n == at.len()));
+        assert!(
+            matches!(parse_head(&at, &l), Ok(Status::Complete((_, n))) if n == at.len())
+        );
         let over = head_of_len(l.max_head_bytes + 1);
         assert_eq!(parse_head(&over, &l), Err(HeadTooLarge));
         // And while still incomplete: no waiting for an end that is too late anyway.
@@ -1240,7 +1261,9 @@ mod tests {
     #[test]
     fn body_limit_at_n_and_n_plus_1() {
         let l = limits();
-        let head = |n: usize| format!("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: {n}\r\n\r\n");
+        let head = |n: usize| {
+            format!("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: {n}\r\n\r\n")
+        };
         let at = head(l.max_body_bytes);
         assert_eq!(
             parsed(at.as_bytes()).framing,

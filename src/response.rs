@@ -237,7 +237,10 @@ impl Response {
 
     /// A redirect to `location` with one of 301, 302, 303, 307, 308
     /// (RFC 9110 §15.4): `Location` plus a one-line body for humans.
-    pub fn redirect(status: StatusCode, location: impl Into<Cow<'static, str>>) -> Response {
+    pub fn redirect(
+        status: StatusCode,
+        location: impl Into<Cow<'static, str>>,
+    ) -> Response {
         let location = location.into();
         let body = format!("{status}: {location}\n");
         Response::text(status, body).with_header("Location", location)
@@ -261,7 +264,8 @@ impl Response {
     /// what the connection writes. The connection answers 500 instead of a
     /// response that fails this check.
     pub fn check(&self) -> Result<(), &'static str> {
-        let good_value = |v: &str| v.bytes().all(|b| b == b'\t' || (b >= 0x20 && b != 0x7f));
+        let good_value =
+            |v: &str| v.bytes().all(|b| b == b'\t' || (b >= 0x20 && b != 0x7f));
         if let Some(ct) = &self.content_type {
             if !good_value(ct) {
                 return Err("control byte in Content-Type");
@@ -437,7 +441,8 @@ mod tests {
     fn check_refuses_response_splitting() {
         let ok = Response::new(StatusCode::OK).with_header("X-A", "b\tc");
         assert_eq!(ok.check(), Ok(()));
-        let split = Response::new(StatusCode::OK).with_header("X-A", "b\r\nSet-Cookie: x");
+        let split =
+            Response::new(StatusCode::OK).with_header("X-A", "b\r\nSet-Cookie: x");
         assert!(split.check().is_err());
         let bad_name = Response::new(StatusCode::OK).with_header("X A", "b");
         assert!(bad_name.check().is_err());

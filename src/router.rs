@@ -109,7 +109,8 @@ pub struct Router {
 /// Methods this server understands even where no route uses them: they get
 /// 405 (Method Not Allowed). Any other method gets 501 (Not Implemented), as
 /// RFC 9110 §9.1 asks for methods a server does not recognize.
-const KNOWN_METHODS: &[&str] = &["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"];
+const KNOWN_METHODS: &[&str] =
+    &["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"];
 
 impl Router {
     /// A router with no routes: everything is 404.
@@ -163,7 +164,8 @@ impl Router {
     fn allow(&self, segments: Option<&[Cow<'_, str>]>) -> Option<String> {
         let mut methods: Vec<&str> = Vec::new();
         for route in &self.routes {
-            let matches = segments.is_none_or(|s| match_segments(&route.segments, s).is_some());
+            let matches =
+                segments.is_none_or(|s| match_segments(&route.segments, s).is_some());
             if matches && !methods.contains(&route.method) {
                 methods.push(route.method);
             }
@@ -214,19 +216,41 @@ impl Router {
             let allow = self.allow(None).unwrap_or_default();
             return Err(Response::new(StatusCode::NO_CONTENT).with_header("Allow", allow));
         }
-        let (Ok(segments), Ok(query)) = (split_path(request.path()), parse_query(request.query()))
+        let (Ok(segments), Ok(query)) =
+            (split_path(request.path()), parse_query(request.query()))
         else {
             return Err(Response::error(StatusCode::BAD_REQUEST));
         };
+        match self.most_specific(request.method, &segments) {
+            Some((route, path)) => Ok((route, Params { path, query })),
+            // RFC 9110 §15.5.6: a 405 "MUST generate an Allow header field".
+            None => Err(match self.allow(Some(&segments)) {
+                Some(allow) if request.method == "OPTIONS" => {
+                    Response::new(StatusCode::NO_CONTENT).with_header("Allow", allow)
+                }
+                Some(allow) => Response::error(StatusCode::METHOD_NOT_ALLOWED)
+                    .with_header("Allow", allow),
+                None => Response::error(StatusCode::NOT_FOUND),
+            }),
+        }
+    }
+    // ANCHOR_END: dispatch
 
-        // The most specific route whose pattern matches and whose method fits.
-        // HEAD is served by the GET route unless a HEAD route exists (RFC 9110 §9.3.2).
+    // ANCHOR: most_specific
+    /// The most specific route whose pattern matches and whose method fits,
+    /// with what its pattern captured. HEAD is served by the GET route
+    /// unless a HEAD route exists (RFC 9110 §9.3.2).
+    fn most_specific<'a, 's>(
+        &'a self,
+        method: &str,
+        segments: &[Cow<'s, str>],
+    ) -> Option<(&'a Route, Captures<'a, 's>)> {
         let mut best: Option<(&Route, Captures<'_, '_>)> = None;
         for route in &self.routes {
-            let fits = route.method == request.method
-                || (request.method == "HEAD" && route.method == "GET");
+            let fits =
+                route.method == method || (method == "HEAD" && route.method == "GET");
             let Some(found) = fits
-                .then(|| match_segments(&route.segments, &segments))
+                .then(|| match_segments(&route.segments, segments))
                 .flatten()
             else {
                 continue;
@@ -237,7 +261,7 @@ impl Router {
                     let key = |r: &Route| {
                         (
                             r.segments.iter().map(Segment::rank).collect::<Vec<_>>(),
-                            r.method != request.method,
+                            r.method != method,
                         )
                     };
                     key(route) < key(b)
@@ -247,22 +271,9 @@ impl Router {
                 best = Some((route, found));
             }
         }
-
-        match best {
-            Some((route, path)) => Ok((route, Params { path, query })),
-            // RFC 9110 §15.5.6: a 405 "MUST generate an Allow header field".
-            None => Err(match self.allow(Some(&segments)) {
-                Some(allow) if request.method == "OPTIONS" => {
-                    Response::new(StatusCode::NO_CONTENT).with_header("Allow", allow)
-                }
-                Some(allow) => {
-                    Response::error(StatusCode::METHOD_NOT_ALLOWED).with_header("Allow", allow)
-                }
-                None => Response::error(StatusCode::NOT_FOUND),
-            }),
-        }
+        best
     }
-    // ANCHOR_END: dispatch
+    // ANCHOR_END: most_specific
 }
 
 impl Handler for Router {
@@ -357,7 +368,10 @@ impl std::error::Error for BadEncoding {}
 /// Decode `%XX` escapes (RFC 3986 §2.1); with `plus_is_space`, also `+` as a
 /// space (HTML forms' query convention). Borrows when there is nothing to
 /// decode. The result must be UTF-8.
-pub fn percent_decode(input: &str, plus_is_space: bool) -> Result<Cow<'_, str>, BadEncoding> {
+pub fn percent_decode(
+    input: &str,
+    plus_is_space: bool,
+) -> Result<Cow<'_, str>, BadEncoding> {
     if !input
         .bytes()
         .any(|b| b == b'%' || (plus_is_space && b == b'+'))
@@ -440,7 +454,9 @@ mod tests {
 
     fn call(r: &Router, method: &str, target: &str) -> (u16, String, Option<String>) {
         let raw = format!("{method} {target} HTTP/1.1\r\nHost: h\r\n\r\n");
-        let Ok(Status::Complete((req, _))) = parse_head(raw.as_bytes(), &Limits::default()) else {
+        let Ok(Status::Complete((req, _))) =
+            parse_head(raw.as_bytes(), &Limits::default())
+        else {
             panic!("test request {raw:?} does not parse");
         };
         let resp = r.handle(&req);
@@ -473,7 +489,7 @@ mod tests {
             ("GET", "http://h/users/7", 200, "user id=7"), // absolute-form
             ("HEAD", "/users/42", 200, "user id=42"),      // HEAD runs the GET route
             ("GET", "/users/42/", 200, "users-rest rest=42/"), // trailing slash: another path
-            ("GET", "/files", 404, "404 Not Found\n"),     // a wildcard needs a segment
+            ("GET", "/files", 404, "404 Not Found\n"), // a wildcard needs a segment
             ("GET", "/users/", 200, "users-rest rest="),
             ("GET", "//users/42", 404, "404 Not Found\n"), // empty segment
             ("GET", "/nope", 404, "404 Not Found\n"),
@@ -540,7 +556,8 @@ mod tests {
     #[test]
     fn query_pairs_are_decoded() {
         let q = parse_query(Some("a=1&b=x+y%21&&c&d=%C3%A9")).expect("valid query");
-        let got: Vec<(&str, &str)> = q.iter().map(|(k, v)| (k.as_ref(), v.as_ref())).collect();
+        let got: Vec<(&str, &str)> =
+            q.iter().map(|(k, v)| (k.as_ref(), v.as_ref())).collect();
         assert_eq!(got, [("a", "1"), ("b", "x y!"), ("c", ""), ("d", "é")]);
         assert_eq!(parse_query(Some("a=%4")), Err(BadEncoding));
         assert_eq!(parse_query(None), Ok(vec![]));

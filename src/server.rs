@@ -115,7 +115,11 @@ pub fn bind_from_env(default: &str) -> io::Result<TcpListener> {
 // ANCHOR_END: bind_from_env
 
 /// Serve forever (until the process ends).
-pub fn run<S: Service>(listener: TcpListener, limits: Limits, service: S) -> io::Result<()> {
+pub fn run<S: Service>(
+    listener: TcpListener,
+    limits: Limits,
+    service: S,
+) -> io::Result<()> {
     run_until(listener, limits, service, &Shutdown::new()).map(|_| ())
 }
 
@@ -134,8 +138,37 @@ pub fn run_until<S: Service>(
     let service = Arc::new(service);
     let limits = Arc::new(limits);
     let threads = Arc::new(Threads::new(limits.thread_idle_timeout));
+    accept_loop(&listener, &service, &limits, shutdown, &threads);
+    drop(listener); // from here on, connecting gets "connection refused"
+    threads.stop();
+    let open = shutdown.open_connections();
+    if open > 0 {
+        info!(
+            "draining: {open} connections open, waiting up to {:?}",
+            limits.shutdown_grace
+        );
+    }
+    let drained = shutdown.wait_drained(limits.shutdown_grace);
+    if drained.forced > 0 {
+        warn!("drain deadline passed: cut {} connections", drained.forced);
+    } else {
+        info!("drained; all connections closed");
+    }
+    Ok(drained)
+}
+// ANCHOR_END: run_until
+
+// ANCHOR: accept_loop
+/// Accept connections until the shutdown is triggered, and hand each one to
+/// a thread of its own, unless `max_connections` are open already.
+fn accept_loop<S: Service>(
+    listener: &TcpListener,
+    service: &Arc<S>,
+    limits: &Arc<Limits>,
+    shutdown: &Shutdown,
+    threads: &Arc<Threads>,
+) {
     let mut failures = 0u32;
-    // ANCHOR: accept_loop
     while !shutdown.is_draining() {
         let (stream, peer) = match listener.accept() {
             Ok(accepted) => accepted,
@@ -160,11 +193,11 @@ pub fn run_until<S: Service>(
         let conn = Conn {
             id,
             peer,
-            limits: Arc::clone(&limits),
+            limits: Arc::clone(limits),
             slot,
             shutdown: shutdown.clone(),
         };
-        let service = Arc::clone(&service);
+        let service = Arc::clone(service);
         let started = threads.run(Box::new(move || {
             debug!("conn {id} from {peer} opened");
             service.serve(stream, &conn);
@@ -176,25 +209,8 @@ pub fn run_until<S: Service>(
             error!("cannot start a thread for {peer}: {e}");
         }
     }
-    // ANCHOR_END: accept_loop
-    drop(listener); // from here on, connecting gets "connection refused"
-    threads.stop();
-    let open = shutdown.open_connections();
-    if open > 0 {
-        info!(
-            "draining: {open} connections open, waiting up to {:?}",
-            limits.shutdown_grace
-        );
-    }
-    let drained = shutdown.wait_drained(limits.shutdown_grace);
-    if drained.forced > 0 {
-        warn!("drain deadline passed: cut {} connections", drained.forced);
-    } else {
-        info!("drained; all connections closed");
-    }
-    Ok(drained)
 }
-// ANCHOR_END: run_until
+// ANCHOR_END: accept_loop
 
 /// A connection's work, handed to a thread.
 type Job = Box<dyn FnOnce() + Send>;
@@ -242,7 +258,8 @@ impl Threads {
             let Some((_, parked)) = next else { break };
             match parked.send(job) {
                 Ok(()) => return Ok(()),
-                Err(SendError(unsent)) => job = unsent, // that thread is gone; try the next
+                // That thread is gone: try the next.
+                Err(SendError(unsent)) => job = unsent,
             }
         }
         let n = self.spawned.fetch_add(1, Relaxed);
@@ -261,7 +278,9 @@ impl Threads {
             })
             .map(drop)
     }
+    // ANCHOR_END: threads
 
+    // ANCHOR: park
     /// Wait for the next job, up to `idle_timeout`. `None`: exit.
     fn park(&self, n: u64) -> Option<Job> {
         // Capacity 1, so `run` never blocks handing over a job.
@@ -290,8 +309,8 @@ impl Threads {
     fn stop(&self) {
         *lock(&self.parked) = None;
     }
+    // ANCHOR_END: park
 }
-// ANCHOR_END: threads
 
 /// Accept can fail for reasons that pass (a client that reset before we
 /// accepted it) and ones that last a while (out of file descriptors). Log,

@@ -119,16 +119,21 @@ impl Shutdown {
             .name("signals".into())
             .spawn(move || {
                 for signal in signals.forever() {
-                    if !trigger.is_draining() {
-                        info!("signal {signal}: shutting down (send it again to exit at once)");
-                        trigger.trigger();
-                    } else {
-                        warn!("signal {signal} during the drain: exiting now");
-                        std::process::exit(128 + signal);
-                    }
+                    trigger.on_signal(signal);
                 }
             })?;
         Ok(shutdown)
+    }
+
+    /// The first signal starts the drain; a second one exits at once.
+    fn on_signal(&self, signal: i32) {
+        if !self.is_draining() {
+            info!("signal {signal}: shutting down (send it again to exit at once)");
+            self.trigger();
+        } else {
+            warn!("signal {signal} during the drain: exiting now");
+            std::process::exit(128 + signal);
+        }
     }
     // ANCHOR_END: on_signals
 
@@ -176,7 +181,11 @@ impl Shutdown {
     /// count: its client may reconnect the moment it has read the last
     /// response, before our thread has finished closing, and must not get a
     /// 503 for it.
-    pub(crate) fn register(&self, stream: &TcpStream, max: usize) -> Option<(u64, Arc<Slot>)> {
+    pub(crate) fn register(
+        &self,
+        stream: &TcpStream,
+        max: usize,
+    ) -> Option<(u64, Arc<Slot>)> {
         let mut conns = lock(&self.inner.conns);
         let open = conns.len().saturating_sub(self.inner.closing.load(SeqCst));
         if open >= max {
@@ -278,8 +287,12 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// listener on 0.0.0.0 or :: is reached through loopback.
 fn loopback(addr: SocketAddr) -> SocketAddr {
     match addr.ip() {
-        IpAddr::V4(ip) if ip.is_unspecified() => (Ipv4Addr::LOCALHOST, addr.port()).into(),
-        IpAddr::V6(ip) if ip.is_unspecified() => (Ipv6Addr::LOCALHOST, addr.port()).into(),
+        IpAddr::V4(ip) if ip.is_unspecified() => {
+            (Ipv4Addr::LOCALHOST, addr.port()).into()
+        }
+        IpAddr::V6(ip) if ip.is_unspecified() => {
+            (Ipv6Addr::LOCALHOST, addr.port()).into()
+        }
         _ => addr,
     }
 }

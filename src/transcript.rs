@@ -63,7 +63,9 @@ pub fn wire(bytes: &[u8]) -> String {
             b'\\' => out.push_str("\\\\"),
             // A space that would end a line in the file is escaped, so that
             // tools that trim trailing whitespace cannot lose it.
-            b' ' if matches!(bytes.get(i + 1), None | Some(b'\n')) => out.push_str("\\x20"),
+            b' ' if matches!(bytes.get(i + 1), None | Some(b'\n')) => {
+                out.push_str("\\x20")
+            }
             0x20..=0x7e => out.push(b as char),
             _ => out.push_str(&format!("\\x{b:02x}")),
         }
@@ -121,7 +123,8 @@ fn ends_with_status_line(line: &str) -> bool {
 pub fn unescape(text: &str) -> Result<Vec<u8>, FormatError> {
     let mut out = Vec::with_capacity(text.len());
     for (i, line) in text.split('\n').enumerate() {
-        unescape_line(line, &mut out).map_err(|kind| FormatError { line: i + 1, kind })?;
+        unescape_line(line, &mut out)
+            .map_err(|kind| FormatError { line: i + 1, kind })?;
     }
     Ok(out)
 }
@@ -217,7 +220,9 @@ impl fmt::Display for Step {
     /// The section: its heading line, then the escaped bytes.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Step::Send(bytes) => write!(f, "{SEND}{}{BYTES}\n{}", bytes.len(), wire(bytes)),
+            Step::Send(bytes) => {
+                write!(f, "{SEND}{}{BYTES}\n{}", bytes.len(), wire(bytes))
+            }
             Step::CloseWrite => writeln!(f, "{CLOSE_WRITE}"),
             Step::Expect { bytes, then_closes } => {
                 let closes = if *then_closes { THEN_CLOSES } else { "" };
@@ -270,8 +275,8 @@ pub fn parse(snapshot_text: &str) -> Result<Transcript, FormatError> {
                 break;
             }
             if let Some(value) = line.strip_prefix("description:") {
-                let value =
-                    yaml_string(value.trim()).ok_or(err(at - 1, ErrorKind::BadDescription))?;
+                let value = yaml_string(value.trim())
+                    .ok_or(err(at - 1, ErrorKind::BadDescription))?;
                 transcript.description = Some(value);
             }
         }
@@ -417,7 +422,9 @@ impl fmt::Display for FormatError {
                 "expected a section heading (`--> client sends (N bytes)`, \
                  `--> client closes its sending side`, `<-- server sends (N bytes)[, then closes]`)"
             ),
-            ErrorKind::BadEscape => write!(f, "bad escape (use \\r \\n \\t \\\\ or \\xNN)"),
+            ErrorKind::BadEscape => {
+                write!(f, "bad escape (use \\r \\n \\t \\\\ or \\xNN)")
+            }
             ErrorKind::UnescapedByte(b) => {
                 write!(f, "byte 0x{b:02x} must be written as \\x{b:02x}")
             }

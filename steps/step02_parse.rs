@@ -6,7 +6,8 @@ use rawhttp::{conn, inspect, limits::Limits, server};
 
 // ANCHOR: main
 fn main() -> anyhow::Result<()> {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
+        .init();
     let limits = Limits::from_env()?;
     let listener = server::bind_from_env("127.0.0.1:7878")?;
     println!("listening on http://{}", listener.local_addr()?);

@@ -120,7 +120,8 @@ fn a_server_without_content_length_fails_with_reasons() {
         b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nhello",
         false,
     );
-    let (code, out) = compare(&["--step", "02", "--timeout-ms", "3000", &addr.to_string()]);
+    let (code, out) =
+        compare(&["--step", "02", "--timeout-ms", "3000", &addr.to_string()]);
     assert_eq!(code, Some(1), "{out}");
     let line = |case: &str| {
         out.lines()
@@ -156,7 +157,8 @@ fn a_server_that_never_closes_fails_in_bounded_time() {
         true,
     );
     let start = Instant::now();
-    let (code, out) = compare(&["--step", "02", "--timeout-ms", "300", &addr.to_string()]);
+    let (code, out) =
+        compare(&["--step", "02", "--timeout-ms", "300", &addr.to_string()]);
     assert_eq!(code, Some(1), "{out}");
     let missing_host = out
         .lines()
@@ -269,7 +271,8 @@ fn hostile_server(h: &Hostile, then: Then) -> (SocketAddr, thread::JoinHandle<()
 /// two-byte body, after which the server closes or keeps the connection.
 fn one_case_snapshots(case: &str, then: Then) -> std::path::PathBuf {
     use rawhttp::transcript::{Step, Transcript};
-    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("compare_{case}"));
+    let dir =
+        std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("compare_{case}"));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("create the snapshot dir");
     let t = Transcript {
@@ -384,7 +387,8 @@ fn hostile_sizes_and_endless_bodies_fail_at_once_with_reasons() {
                 .find(|l| l.contains(&format!("__{case}")))
                 .unwrap_or_default();
             if code != Some(1) {
-                problems.push(format!("{case} ({then:?}): exit {code:?}, not 1 (a FAIL)"));
+                problems
+                    .push(format!("{case} ({then:?}): exit {code:?}, not 1 (a FAIL)"));
             }
             if !(line.starts_with("FAIL") && line.contains(reason)) {
                 problems.push(format!("{case} ({then:?}): no FAIL line with {reason:?}"));

@@ -34,7 +34,8 @@ fn spawn(step: &str, extra: &[(&str, &str)]) -> Server {
 /// The server answers a normal request, on a new connection, promptly.
 fn still_serves(srv: &Server) {
     let started = Instant::now();
-    let t = srv.exchange(b"GET /plaintext HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    let t =
+        srv.exchange(b"GET /plaintext HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     assert!(
         t.contains("HTTP/1.1 200 OK") && t.contains("Hello, world!"),
         "{t}"
@@ -85,7 +86,8 @@ fn dribble<'a>(
         match s.read(&mut buf) {
             Ok(0) => break,
             Ok(n) => got.extend_from_slice(&buf[..n]),
-            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+            }
             Err(_) => break,
         }
     }
@@ -180,8 +182,10 @@ fn announced_body_that_never_comes_gets_408() {
 
     // The same with a chunked body that stops in the middle of a chunk.
     let mut x = Exchange::new(&srv);
-    x.send(b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n100\r\nhel")
-        .recv_until_close();
+    x.send(
+        b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n100\r\nhel",
+    )
+    .recv_until_close();
     snap!("chunked_body_stall_gets_408", x.transcript());
     still_serves(&srv);
 }
@@ -232,7 +236,8 @@ fn slow_reader_is_cut_off_at_the_send_deadline() {
         ],
     );
     let mut s = srv.connect();
-    let mut request = b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n".to_vec();
+    let mut request =
+        b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n".to_vec();
     request.resize(request.len() + 1_000_000, b'x');
     let writer = {
         let mut s = s.try_clone().expect("clone");
@@ -279,7 +284,8 @@ fn a_client_that_never_reads_is_cut_off_by_the_write_timeout() {
     let srv = spawn("step06", &[("RAWHTTP_MAX_CONNECTIONS", "1")]);
     let s = srv.connect();
     let body = vec![b'x'; 1_000_000];
-    let mut request = b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n".to_vec();
+    let mut request =
+        b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n".to_vec();
     request.extend_from_slice(&body);
     let writer = {
         let mut s = s.try_clone().expect("clone");

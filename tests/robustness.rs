@@ -280,7 +280,8 @@ fn mutated_heads_never_panic_and_round_trip() {
                 parsed += 1;
             }
         }
-        if let Ok(Status::Complete((request, _))) = parse_head(&input, &Limits::default()) {
+        if let Ok(Status::Complete((request, _))) = parse_head(&input, &Limits::default())
+        {
             route(&router, &request);
         }
     }
@@ -422,7 +423,8 @@ fn valid_chunked_bodies_at_every_split() {
     for (i, input) in VALID_CHUNKED.iter().enumerate() {
         for a in 0..=input.len() {
             for b in [a, (a + input.len()) / 2, input.len()] {
-                let got = check_chunked(input, &[a, b], &Limits::default(), &format!("{i}"));
+                let got =
+                    check_chunked(input, &[a, b], &Limits::default(), &format!("{i}"));
                 assert!(matches!(got, Ok(Some(_))), "valid body {i}: {got:?}");
             }
         }
@@ -433,7 +435,8 @@ fn valid_chunked_bodies_at_every_split() {
 fn percent_decode_never_panics_and_never_grows() {
     let mut rng = Rng::new(0x5EED_0003);
     const ALPHABET: &[&str] = &[
-        "%", "%2", "%2F", "%c3%a9", "%C3", "%zz", "+", "a", "/", "é", "%%", "%ff", "%00", "?",
+        "%", "%2", "%2F", "%c3%a9", "%C3", "%zz", "+", "a", "/", "é", "%%", "%ff", "%00",
+        "?",
     ];
     for case in 0..20_000 {
         let s: String = (0..rng.below(12)).map(|_| *rng.pick(ALPHABET)).collect();

@@ -49,7 +49,8 @@ struct Case {
 }
 
 /// A chunked body whose only chunk is the smuggled request (0x29 bytes).
-const CHUNKED_SMUGGLED: &str = "29\r\nGET /hello/smuggled HTTP/1.1\r\nHost: x\r\n\r\n\r\n0\r\n\r\n";
+const CHUNKED_SMUGGLED: &str =
+    "29\r\nGET /hello/smuggled HTTP/1.1\r\nHost: x\r\n\r\n\r\n0\r\n\r\n";
 /// Zero-length chunked body, then the smuggled request: a parser that reads
 /// this as chunked sees an empty body and then `GET /hello/smuggled`; one
 /// that uses a Content-Length of 5 sees `0\r\n\r\n` and then the request.
@@ -167,7 +168,9 @@ fn smuggling_variants_get_one_response_or_a_consistent_chunked_read() {
                         responses.len(),
                         rest.len()
                     ))
-                } else if status(&responses[0]) != Some(200) || !responses[0].ends_with(body) {
+                } else if status(&responses[0]) != Some(200)
+                    || !responses[0].ends_with(body)
+                {
                     Some(format!("first response is not the echo of {body:?}"))
                 } else if !responses[1].ends_with("Hello, next!\n") {
                     Some("second response is not /hello/next".into())
@@ -179,7 +182,9 @@ fn smuggling_variants_get_one_response_or_a_consistent_chunked_read() {
         let answered_smuggled = responses.iter().any(|r| r.contains("Hello, smuggled"));
         let problem = problem
             .or_else(|| (!closed).then(|| "the connection was not closed".into()))
-            .or_else(|| answered_smuggled.then(|| "the smuggled request was answered".into()));
+            .or_else(|| {
+                answered_smuggled.then(|| "the smuggled request was answered".into())
+            });
         if let Some(problem) = problem {
             failures.push(format!("{}: {problem}\n{}", case.name, wire(&got)));
             continue;

@@ -24,7 +24,8 @@ const PER_CONNECTION: usize = 40;
 
 /// `(VmRSS in KiB, Threads)` from `/proc/PID/status`.
 fn usage(pid: u32) -> (u64, u64) {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("read status");
+    let status =
+        std::fs::read_to_string(format!("/proc/{pid}/status")).expect("read status");
     let field = |name: &str| -> u64 {
         status
             .lines()
@@ -75,7 +76,8 @@ fn client(srv: &Server, id: usize, until: Instant) -> usize {
                     let name = format!("c{id}r{n}");
                     send(
                         &mut s,
-                        format!("GET /hello/{name} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes(),
+                        format!("GET /hello/{name} HTTP/1.1\r\nHost: x\r\n\r\n")
+                            .as_bytes(),
                     );
                     expect(
                         &mut s,
@@ -87,9 +89,10 @@ fn client(srv: &Server, id: usize, until: Instant) -> usize {
                 1 => {
                     let len = (n * 7919 + id * 104_729) % 65_536;
                     let body: Vec<u8> = (0..len).map(|k| (k * 31 + id) as u8).collect();
-                    let mut req =
-                        format!("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: {len}\r\n\r\n")
-                            .into_bytes();
+                    let mut req = format!(
+                        "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: {len}\r\n\r\n"
+                    )
+                    .into_bytes();
                     req.extend_from_slice(&body);
                     send(&mut s, &req);
                     expect(&mut s, &mut buf, false, &body);

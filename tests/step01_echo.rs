@@ -38,7 +38,9 @@ fn large_write_comes_back_whole() {
     let writer = {
         let mut s = x.stream().try_clone().expect("clone");
         let data = data.clone();
-        std::thread::spawn(move || std::io::Write::write_all(&mut s, &data).expect("write"))
+        std::thread::spawn(move || {
+            std::io::Write::write_all(&mut s, &data).expect("write")
+        })
     };
     let mut back = vec![0u8; data.len()];
     x.stream().read_exact(&mut back).expect("read the echo");

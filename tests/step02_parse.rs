@@ -129,7 +129,9 @@ fn tls_handshake_on_the_plain_port_is_rejected_at_once() {
 #[test]
 fn only_one_request_per_connection() {
     let srv = spawn_step("step02");
-    let t = srv.exchange(b"GET /1 HTTP/1.1\r\nHost: x\r\n\r\nGET /2 HTTP/1.1\r\nHost: x\r\n\r\n");
+    let t = srv.exchange(
+        b"GET /1 HTTP/1.1\r\nHost: x\r\n\r\nGET /2 HTTP/1.1\r\nHost: x\r\n\r\n",
+    );
     assert_eq!(t.matches("HTTP/1.1 200 OK").count(), 1, "{t}");
     assert!(t.contains("Connection: close"), "{t}");
 }

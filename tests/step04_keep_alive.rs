@@ -29,7 +29,8 @@ fn two_requests_one_connection() {
 #[test]
 fn client_says_connection_close() {
     let srv = spawn_step("step04");
-    let t = srv.exchange(b"GET /hello/a HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    let t =
+        srv.exchange(b"GET /hello/a HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     snap!("client_says_connection_close", t);
 }
 
@@ -37,7 +38,8 @@ fn client_says_connection_close() {
 fn connection_is_a_token_list() {
     // `close` among other tokens, in another case, still means close.
     let srv = spawn_step("step04");
-    let t = srv.exchange(b"GET /hello/a HTTP/1.1\r\nHost: x\r\nConnection: TE, Close\r\n\r\n");
+    let t = srv
+        .exchange(b"GET /hello/a HTTP/1.1\r\nHost: x\r\nConnection: TE, Close\r\n\r\n");
     snap!("connection_is_a_token_list", t);
 }
 

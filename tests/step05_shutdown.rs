@@ -125,7 +125,8 @@ fn new_connections_are_refused_during_the_drain() {
     x.recv_until_close();
     let transcript = x.transcript();
     assert!(
-        transcript.contains("HTTP/1.1 200 OK\\r\\n") && transcript.contains("Connection: close"),
+        transcript.contains("HTTP/1.1 200 OK\\r\\n")
+            && transcript.contains("Connection: close"),
         "{transcript}"
     );
     drop(x);
@@ -234,7 +235,12 @@ struct Tally {
 /// A keep-alive client: requests in a loop, each response checked whole.
 /// The server may close between responses (EOF, reset, refused connect),
 /// and then the client stops; a response cut anywhere is a failure.
-fn client(id: usize, srv: &Server, answered: &AtomicUsize, signalled: &AtomicBool) -> Tally {
+fn client(
+    id: usize,
+    srv: &Server,
+    answered: &AtomicUsize,
+    signalled: &AtomicBool,
+) -> Tally {
     let (target, body) = match id % 3 {
         0 => ("/plaintext".to_string(), "Hello, world!".to_string()),
         1 => ("/slow?ms=5".to_string(), "slept 5 ms\n".to_string()),
@@ -302,7 +308,8 @@ fn client(id: usize, srv: &Server, answered: &AtomicUsize, signalled: &AtomicBoo
         assert_eq!(len, got.len(), "client {id}: bytes after the response");
         let text = String::from_utf8_lossy(&got);
         assert!(
-            text.starts_with("HTTP/1.1 200 OK\r\n") && text.ends_with(&format!("\r\n\r\n{body}")),
+            text.starts_with("HTTP/1.1 200 OK\r\n")
+                && text.ends_with(&format!("\r\n\r\n{body}")),
             "client {id}: wrong response:\n{}",
             wire(&got)
         );
@@ -392,7 +399,8 @@ fn sigint_drains_like_sigterm() {
     x.recv_until_close();
     let transcript = x.transcript();
     assert!(
-        transcript.contains("HTTP/1.1 200 OK\\r\\n") && transcript.contains("Connection: close"),
+        transcript.contains("HTTP/1.1 200 OK\\r\\n")
+            && transcript.contains("Connection: close"),
         "{transcript}"
     );
     drop(x);
@@ -534,7 +542,8 @@ fn a_request_racing_the_shutdown_is_answered_or_never_run() {
         });
         start.wait();
         for (i, c) in clients.iter_mut().enumerate() {
-            let _ = c.write_all(format!("GET /c{i} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes());
+            let _ =
+                c.write_all(format!("GET /c{i} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes());
         }
         triggering.join().unwrap();
         let answered: Vec<bool> = clients

@@ -99,8 +99,9 @@ fn expect_continue_with_a_too_large_body_gets_413_at_once() {
 fn http_1_0_expectation_is_ignored() {
     // RFC 9110 §10.1.1: a 100-continue expectation in an HTTP/1.0 request MUST be ignored.
     let srv = spawn_step("step06");
-    let t =
-        srv.exchange(b"POST /echo HTTP/1.0\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\nhi");
+    let t = srv.exchange(
+        b"POST /echo HTTP/1.0\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\nhi",
+    );
     assert!(!t.contains("100 Continue"), "{t}");
     assert!(t.contains("HTTP/1.1 200 OK"), "{t}");
 }
@@ -142,7 +143,9 @@ fn large_chunked_upload_comes_back_unchanged() {
     let mut s = srv.connect();
     let writer = {
         let mut s = s.try_clone().expect("clone");
-        std::thread::spawn(move || std::io::Write::write_all(&mut s, &request).expect("write"))
+        std::thread::spawn(move || {
+            std::io::Write::write_all(&mut s, &request).expect("write")
+        })
     };
     let mut response = Vec::new();
     s.read_to_end(&mut response).expect("read the echo");
@@ -181,8 +184,9 @@ fn streamed_pieces_arrive_one_by_one() {
 #[test]
 fn step05_still_refuses_chunked_with_501() {
     let srv = spawn_step("step05");
-    let t = srv
-        .exchange(b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
+    let t = srv.exchange(
+        b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+    );
     assert!(t.contains("501 Not Implemented"), "{t}");
 }
 
@@ -224,7 +228,9 @@ fn a_stream_ends_properly_when_the_server_drains() {
 #[test]
 fn access_log_counts_the_bytes_of_a_stream() {
     let srv = spawn_step("step06");
-    srv.exchange(b"GET /stream?n=3&ms=0 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    srv.exchange(
+        b"GET /stream?n=3&ms=0 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
     // "piece 1 of 3\n" is 13 bytes; three of them.
     srv.wait_for_log("\"GET /stream?n=3&ms=0\" 200 39B ");
 }

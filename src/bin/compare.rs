@@ -116,10 +116,15 @@ fn parse_args() -> anyhow::Result<Options> {
     let mut addr = None;
     let mut args = env::args().skip(1);
     while let Some(arg) = args.next() {
-        let mut value = |name: &str| args.next().with_context(|| format!("{name} needs a value"));
+        let mut value =
+            |name: &str| args.next().with_context(|| format!("{name} needs a value"));
         match arg.as_str() {
-            "--step" => selection = Some(Selection::Step(step_number(&value("--step")?)?)),
-            "--upto" => selection = Some(Selection::Upto(step_number(&value("--upto")?)?)),
+            "--step" => {
+                selection = Some(Selection::Step(step_number(&value("--step")?)?))
+            }
+            "--upto" => {
+                selection = Some(Selection::Upto(step_number(&value("--upto")?)?))
+            }
             "--exact" => exact = true,
             "--snapshots" => dir = Some(PathBuf::from(value("--snapshots")?)),
             "--timeout-ms" => {
@@ -220,7 +225,8 @@ fn plan(case: &Case, target: u8) -> Plan {
         (false, _) => Plan::LeaveOut,
         (true, true) => Plan::Run,
         (true, false) => Plan::Skip(format!(
-            "skipped: recorded with {} (not reproducible against a server with default settings)",
+            "skipped: recorded with {} (not reproducible against a server \
+             with default settings)",
             needs.join(", ")
         )),
     }
@@ -257,7 +263,9 @@ fn load_cases(dir: &Path, selection: Selection) -> anyhow::Result<Vec<Case>> {
         Selection::Upto(n) => (1, n),
     };
     let mut cases = Vec::new();
-    for entry in fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
+    for entry in
+        fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))?
+    {
         let path = entry?.path();
         let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
             continue;
@@ -274,8 +282,8 @@ fn load_cases(dir: &Path, selection: Selection) -> anyhow::Result<Vec<Case>> {
         if !(min..=max).contains(&step) {
             continue;
         }
-        let text =
-            fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+        let text = fs::read_to_string(&path)
+            .with_context(|| format!("reading {}", path.display()))?;
         cases.push(Case {
             name: name.to_string(),
             step,
@@ -306,7 +314,9 @@ fn run() -> anyhow::Result<bool> {
         opts.dir.display(),
         opts.addr,
         if left_out > 0 {
-            format!("; {left_out} cases of earlier steps do not apply to step {target:02}")
+            format!(
+                "; {left_out} cases of earlier steps do not apply to step {target:02}"
+            )
         } else {
             String::new()
         }
@@ -320,7 +330,9 @@ fn run() -> anyhow::Result<bool> {
                 out!("NOTE  {}  {why}", case.name);
                 continue;
             }
-            (Plan::Run, Err(e)) => Verdict::fail("snapshot unreadable", "", &e.to_string()),
+            (Plan::Run, Err(e)) => {
+                Verdict::fail("snapshot unreadable", "", &e.to_string())
+            }
             (Plan::Run, Ok(t)) => replay(t, &opts),
         };
         match verdict.fail {
@@ -485,8 +497,8 @@ fn expect(
     if !expected.is_empty() && !expected.starts_with(b"HTTP/") {
         return expect_raw(conn, expected, then_closes);
     }
-    let wanted =
-        split_responses(expected, &mut methods.clone(), true).map_err(|e| e.diff("snapshot"))?;
+    let wanted = split_responses(expected, &mut methods.clone(), true)
+        .map_err(|e| e.diff("snapshot"))?;
 
     // Read the server's responses the way a client would: by their framing,
     // or, where the snapshot shows a close, everything until the close.
@@ -511,7 +523,8 @@ fn expect(
         let (e, g) = (wire(expected), redact_date(&wire(&got)));
         let (el, gl): (Vec<&str>, Vec<&str>) = (e.lines().collect(), g.lines().collect());
         if let Some(i) = (0..el.len().max(gl.len())).find(|&i| el.get(i) != gl.get(i)) {
-            let line = |ls: &[&str]| ls.get(i).map_or("(end)".to_string(), |l| l.to_string());
+            let line =
+                |ls: &[&str]| ls.get(i).map_or("(end)".to_string(), |l| l.to_string());
             return Err(diff(
                 &format!("line {} (--exact)", i + 1),
                 &line(&el),
@@ -536,7 +549,11 @@ fn expect(
     Ok(())
 }
 
-fn compare_all(wanted: &[Response], got: &[Response], notes: &mut Vec<Diff>) -> Result<(), Diff> {
+fn compare_all(
+    wanted: &[Response],
+    got: &[Response],
+    notes: &mut Vec<Diff>,
+) -> Result<(), Diff> {
     for (i, w) in wanted.iter().enumerate() {
         let Some(g) = got.get(i) else {
             let none = if i == 0 {
@@ -634,8 +651,17 @@ fn compare(want: &Response, got: &Response, notes: &mut Vec<Diff>) -> Result<(),
         // client may send its next request into a closing connection.
         return Err(diff("Connection: close", "Connection: close", "(missing)"));
     }
+    may_differ(want, got, notes);
+    Ok(())
+}
+// ANCHOR_END: rules
 
-    // May differ: wording, extra fields, order and case, error prose.
+// ANCHOR: may_differ
+/// What may differ between two responses that agree on everything a client
+/// acts on: wording, extra fields, order and case, error prose. Each
+/// difference is added to `notes`.
+fn may_differ(want: &Response, got: &Response, notes: &mut Vec<Diff>) {
+    let error = want.status >= 400;
     if got.reason != want.reason {
         notes.push(diff("reason phrase", &want.reason, &got.reason));
     }
@@ -655,7 +681,8 @@ fn compare(want: &Response, got: &Response, notes: &mut Vec<Diff>) -> Result<(),
             notes.push(diff("extra field", "", &format!("{name}: {value}")));
         }
     }
-    let names = |r: &Response| r.fields.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
+    let names =
+        |r: &Response| r.fields.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
     if names(want) != names(got) {
         notes.push(diff(
             "field order or case",
@@ -666,9 +693,8 @@ fn compare(want: &Response, got: &Response, notes: &mut Vec<Diff>) -> Result<(),
     if error && got.body != want.body {
         notes.push(first_line_diff("error body", &want.body, &got.body));
     }
-    Ok(())
 }
-// ANCHOR_END: rules
+// ANCHOR_END: may_differ
 
 /// The first line where two bodies differ.
 fn first_line_diff(what: &str, want: &[u8], got: &[u8]) -> Diff {
@@ -1178,7 +1204,8 @@ impl Conn {
         let _ = self.stream.set_read_timeout(Some(left));
         let mut chunk = [0u8; 16 * 1024];
         let want = chunk.len().min(room);
-        match io::Read::read(&mut self.stream, chunk.get_mut(..want).unwrap_or_default()) {
+        match io::Read::read(&mut self.stream, chunk.get_mut(..want).unwrap_or_default())
+        {
             Ok(0) => Ok(Read::Closed),
             Ok(n) => {
                 self.buf
@@ -1227,7 +1254,9 @@ impl Conn {
             };
             // The server closed or went quiet. A body framed by close ends
             // here; returning it lets `compare` name the framing problem.
-            if let Ok(Some((response, used))) = frame(&self.buf, head_request, true, &mut checked) {
+            if let Ok(Some((response, used))) =
+                frame(&self.buf, head_request, true, &mut checked)
+            {
                 return Ok((response, self.take(used)));
             }
             let got = match self.buf.is_empty() {

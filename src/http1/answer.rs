@@ -41,11 +41,8 @@ pub(super) struct Answered {
 }
 
 // ANCHOR: answer
-/// Call the handler and append its response to `out`. The connection must
-/// close after it when `last` says so, when the server started draining
-/// meanwhile (ch05), after a 5xx (a server error may have left
-/// who-knows-what unread or half-done), or after a body streamed to an
-/// HTTP/1.0 client (ch06).
+/// Call the handler and append its response to `out`, with the
+/// `Connection` field that [`must_close`] chooses (ch04).
 pub(super) fn answer<H: Handler>(
     handler: &H,
     request: &Request<'_>,
@@ -58,27 +55,21 @@ pub(super) fn answer<H: Handler>(
     debug!("conn {id}: {} {}", request.method, request.path());
     let started = Instant::now();
     let mut response = call(handler, request);
-    // `draining` is read after the handler: a shutdown that began while it
-    // ran must still put `Connection: close` on this, the last response.
-    let streamed = response.stream.is_some() && !response.status.is_bodiless();
-    let chunked = request.version == Version::Http11;
-    let close = last || response.status.as_u16() >= 500 || draining() || (streamed && !chunked);
-    let connection = match (close, request.version) {
-        (true, _) => ConnectionHeader::Close,
-        (false, Version::Http10) => ConnectionHeader::KeepAlive,
-        (false, Version::Http11) => ConnectionHeader::Omit,
-    };
+    let close = must_close(request, &response, last, draining);
+    let connection = connection_header(close, request.version);
     let head_only = request.method == "HEAD";
+    let chunked = request.version == Version::Http11;
     response.encode(out, &date::now(), connection, head_only, chunked);
     let sends_body = !head_only && !response.status.is_bodiless();
-    // A streamed body is counted as it goes out.
+    // A streamed body (ch06) follows the head, and is counted as it goes out.
+    let streamed = response.stream.is_some();
     let body_bytes = if sends_body && !streamed {
         response.body.len()
     } else {
         0
     };
     let log = AccessLog::start(peer, request, response.status, body_bytes, started);
-    let stream = response.stream.take().filter(|_| streamed && sends_body);
+    let stream = response.stream.take().filter(|_| sends_body);
     Answered {
         close,
         stream: stream.map(|s| (s, chunked)),
@@ -86,6 +77,35 @@ pub(super) fn answer<H: Handler>(
     }
 }
 // ANCHOR_END: answer
+
+// ANCHOR: must_close
+/// Whether the connection must close after this response: when `last`
+/// says so (see `respond`), after a 5xx (a server error may have left
+/// who-knows-what unread or half-done), when the server started draining
+/// while the handler ran (ch05), or after a body streamed to an HTTP/1.0
+/// client, which only the close can end (ch06).
+fn must_close(
+    request: &Request<'_>,
+    response: &Response,
+    last: bool,
+    draining: &dyn Fn() -> bool,
+) -> bool {
+    let streamed = response.stream.is_some() && !response.status.is_bodiless();
+    let http10 = request.version == Version::Http10;
+    last || response.status.as_u16() >= 500 || draining() || (streamed && http10)
+}
+
+/// The `Connection` field that says what happens next (RFC 9112 §9.3,
+/// §9.6): `close`; `keep-alive` to an HTTP/1.0 client, which would close
+/// otherwise; nothing to an HTTP/1.1 client, which persists by default.
+fn connection_header(close: bool, version: Version) -> ConnectionHeader {
+    match (close, version) {
+        (true, _) => ConnectionHeader::Close,
+        (false, Version::Http10) => ConnectionHeader::KeepAlive,
+        (false, Version::Http11) => ConnectionHeader::Omit,
+    }
+}
+// ANCHOR_END: must_close
 
 // ANCHOR: call
 /// Run the handler. A panicking handler must not take the connection's

@@ -5,10 +5,36 @@ use std::time::Instant;
 
 use super::{Connection, Handler};
 use crate::chunked::Decoder;
+use crate::error::ParseError;
 use crate::request::{Request, Status, parse_head};
 use crate::status::StatusCode;
 
 impl Connection {
+    // ANCHOR: chunked_head
+    /// A complete head that announces a chunked body. Steps 02–05 answer
+    /// 501; step06 answers the request's expectations, then waits for the
+    /// body. `true`: look again, and [`Connection::chunked_body`] decodes
+    /// what has arrived.
+    pub(super) fn chunked_head<H: Handler>(
+        &mut self,
+        request: &Request<'_>,
+        head_len: usize,
+        now: Instant,
+        handler: &H,
+    ) -> bool {
+        if !self.options.chunked {
+            self.reject(ParseError::UnsupportedCoding);
+            return true;
+        }
+        // Nothing of it is decoded yet: the client may be waiting for a 100.
+        if self.expect(request, true, handler) {
+            return true;
+        }
+        self.wait_for_body(head_len, None, now);
+        true
+    }
+    // ANCHOR_END: chunked_head
+
     // ANCHOR: chunked_body
     /// Decode the chunked body that starts `head_len` bytes into the
     /// request, as far as it has arrived, and answer the request once it is

@@ -10,6 +10,7 @@ use crate::response::{ConnectionHeader, Response};
 use crate::status::StatusCode;
 
 impl Connection {
+    // ANCHOR: fail
     /// Answer a request that cannot be parsed, and close.
     pub(super) fn reject(&mut self, e: ParseError) {
         warn!("{} -> {} ({e:?})", self.peer, e.status().as_u16());
@@ -22,13 +23,6 @@ impl Connection {
         self.fail(StatusCode::REQUEST_TIMEOUT);
     }
 
-    /// An expectation we cannot meet (ch06): 417 (RFC 9110 §15.5.18).
-    pub(super) fn unmeetable(&mut self) {
-        warn!("{} -> 417 (unknown expectation)", self.peer);
-        self.fail(StatusCode::EXPECTATION_FAILED);
-    }
-
-    // ANCHOR: fail
     /// Queue an error response after whatever is already queued (so
     /// pipelined responses keep their order), then close. The response to a
     /// HEAD request has no content, even when it is an error (RFC 9110
@@ -43,6 +37,12 @@ impl Connection {
     // ANCHOR_END: fail
 
     // ANCHOR: refuse_body
+    /// An expectation we cannot meet (ch06): 417 (RFC 9110 §15.5.18).
+    pub(super) fn unmeetable(&mut self) {
+        warn!("{} -> 417 (unknown expectation)", self.peer);
+        self.fail(StatusCode::EXPECTATION_FAILED);
+    }
+
     /// The handler refuses this request whatever its body says (ch06): answer
     /// now, without reading the body. The client, told no, will not send
     /// it, and may already have started to: the connection cannot go on.

@@ -6,7 +6,12 @@ use std::time::{Duration, Instant};
 /// `start + base + bytes / rate` (rate in bytes per second): the deadline
 /// for moving `bytes` at no less than `rate` on average, after a grace of
 /// `base`. `None` when it is too far in the future to represent.
-pub fn rate_deadline(start: Instant, base: Duration, bytes: usize, rate: usize) -> Option<Instant> {
+pub fn rate_deadline(
+    start: Instant,
+    base: Duration,
+    bytes: usize,
+    rate: usize,
+) -> Option<Instant> {
     let rate = rate.max(1) as u64;
     let earned = Duration::from_millis((bytes as u64).saturating_mul(1000) / rate);
     base.checked_add(earned)

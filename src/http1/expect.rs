@@ -2,12 +2,44 @@
 //! client waits for it (ch04); ch06 adds refusing the body before it is
 //! sent, and 417.
 
-use super::{Handler, Options};
+use super::{Connection, Handler, Options};
 use crate::request::{Request, Version, trim_ows};
 use crate::response::Response;
 
 /// The interim response that invites the body (RFC 9110 §15.2.1).
 pub(super) const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
+
+impl Connection {
+    // ANCHOR: expect
+    /// Answer the request's expectations before waiting for its body:
+    /// queue a `100 Continue`, or refuse the request (`true`: it is
+    /// answered, and the connection closes).
+    pub(super) fn expect<H: Handler>(
+        &mut self,
+        request: &Request<'_>,
+        body_missing: bool,
+        handler: &H,
+    ) -> bool {
+        let (options, continued) = (self.options, self.continued);
+        match expect_answer(options, handler, request, body_missing, continued) {
+            ExpectAnswer::Proceed => false,
+            ExpectAnswer::Continue => {
+                self.out.extend_from_slice(CONTINUE);
+                self.continued = true;
+                false
+            }
+            ExpectAnswer::Refuse(refusal) => {
+                self.refuse_body(refusal);
+                true
+            }
+            ExpectAnswer::Unmeetable => {
+                self.unmeetable();
+                true
+            }
+        }
+    }
+    // ANCHOR_END: expect
+}
 
 /// What the client's `Expect` field lines ask for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -10,19 +10,46 @@
 //! can drive it through every state byte by byte, and one event loop could
 //! drive thousands of them.
 //!
+//! The states are [`State`]'s; every transition is made in [`Connection::poll`]
+//! or a method it calls. The deadline of each waiting state is on its right.
+//!
 //! ```text
-//!                 bytes                    head complete
-//!   ┌──▶ Idle ───────────▶ Head ──────────────────────────▶ Body ──┐
-//!   │  idle_timeout:       head_timeout: 408                body_timeout,
-//!   │  quiet close         bad head: 4xx ─┐                 min_body_rate: 408
-//!   │                                     ▼                        │ all here
-//!   │    keep-alive      ┌─────────── Closing ◀── last response ───┤
-//!   └────────────────────┤   write, then            (close, 5xx,   │
-//!                        │   send deadline:          HTTP/1.0,     ▼
-//!                        │   min_send_rate          draining)   answer ──▶ Streaming
-//!                        ▼                                           (pieces, then
-//!                    Lingering ─────▶ Done                            the last chunk)
-//!                    linger_timeout, linger_bytes
+//!  accepted
+//!     │
+//!     ▼
+//!  ┌──────┐  no byte by idle_timeout, or the server drains (ch05):
+//!  │ Idle │  close without a word ───────────────────────────────────────▶ Done
+//!  └──────┘
+//!     │ the first bytes of a head (blank lines leave it Idle, ch07)
+//!     ▼
+//!  ┌──────┐  the whole head not here head_timeout after its first byte:
+//!  │ Head │  408. A head that does not parse (here or in Idle): 4xx, and
+//!  └──────┘  one whose body is refused before it is sent (ch06) ─────────▶ Closing
+//!     │ the head is complete, its body is not (or is chunked, ch06)
+//!     ▼
+//!  ┌──────┐  no byte for body_timeout, or the body later than its rate
+//!  │ Body │  deadline (ch07): 408; a chunk that does not parse (ch06):
+//!  └──────┘  4xx ────────────────────────────────────────────────────────▶ Closing
+//!     │ the whole request is here (from Idle, Head or Body): respond
+//!     ├──▶ Idle        the response is queued; the connection persists
+//!     ├──▶ Closing     it is the last response (Connection: close)
+//!     ▼
+//!  ┌───────────┐  its body is streamed (ch06): produce a piece, write
+//!  │ Streaming │  it, ...; after the last ──▶ Idle, or ──▶ Closing; if the
+//!  └───────────┘  stream panics ──▶ Done
+//!  ┌─────────┐  write the last response; then ──▶ Lingering, or ──▶ Done
+//!  │ Closing │  when the client said close and sent nothing after it
+//!  └─────────┘
+//!  ┌───────────┐  our side shut down; discard what the client still sends,
+//!  │ Lingering │  until its EOF, linger_timeout or linger_bytes ──▶ Done
+//!  └───────────┘
+//!  ┌──────┐
+//!  │ Done │  the driver closes the socket; the client's EOF ends any state
+//!  └──────┘  here too
+//!
+//!  In every state, queued output is written before anything else is waited
+//!  for, each batch by its send deadline (ch07): write_timeout, plus its size
+//!  at min_send_rate. A batch not taken by then ends the connection.
 //! ```
 
 mod answer;
@@ -39,17 +66,16 @@ use std::net::SocketAddr;
 use std::time::Instant;
 
 use crate::chunked::Decoder;
-use crate::error::ParseError;
 use crate::limits::{Limits, MAX_BLANK_LINES};
 use crate::request::{Framing, Request, Status, parse_head};
-use crate::response::{BodyStream, Response};
+use crate::response::Response;
 
 pub use close::refusal;
 pub use deadline::rate_deadline;
 
 use answer::{AccessLog, answer, wants_close};
 use close::is_head;
-use expect::{CONTINUE, ExpectAnswer, expect_answer};
+use stream::Streaming;
 
 /// Anything that turns a request into a response: a plain function (step02),
 /// a [`Router`](crate::router::Router) (step03 on).
@@ -193,18 +219,6 @@ struct BodyWait {
     last: Instant,
 }
 
-/// A streamed response in flight (ch06).
-struct Streaming {
-    /// The producer of the pieces.
-    stream: BodyStream,
-    /// Send the pieces as chunks (HTTP/1.1), or raw until the close (1.0).
-    chunked: bool,
-    /// The response said `Connection: close`.
-    close: bool,
-    /// The client said this was its last request.
-    client_done: bool,
-}
-
 /// Initial (and usual) size of the read buffer. Grows for large bodies,
 /// shrinks back when the connection is idle again.
 const READ_BUF: usize = 8 * 1024;
@@ -316,21 +330,6 @@ impl Connection {
         self.end += n;
     }
 
-    /// Copy `bytes` in, as if read (tests, and layers such as TLS that
-    /// hand over plaintext).
-    pub fn feed(&mut self, mut bytes: &[u8], now: Instant) {
-        while !bytes.is_empty() {
-            let room = self.input();
-            let n = room.len().min(bytes.len());
-            room[..n].copy_from_slice(&bytes[..n]);
-            self.received(n, now);
-            bytes = &bytes[n..];
-            if matches!(self.state, State::Lingering { .. } | State::Done(_)) {
-                return;
-            }
-        }
-    }
-
     /// The client closed its sending side (a read returned 0).
     pub fn eof(&mut self) {
         self.state = State::Done(match self.state {
@@ -366,6 +365,21 @@ impl Connection {
     }
     // ANCHOR_END: io
 
+    /// Copy `bytes` in, as if read (tests, and layers such as TLS that
+    /// hand over plaintext).
+    pub fn feed(&mut self, mut bytes: &[u8], now: Instant) {
+        while !bytes.is_empty() {
+            let room = self.input();
+            let n = room.len().min(bytes.len());
+            room[..n].copy_from_slice(&bytes[..n]);
+            self.received(n, now);
+            bytes = &bytes[n..];
+            if matches!(self.state, State::Lingering { .. } | State::Done(_)) {
+                return;
+            }
+        }
+    }
+
     // ANCHOR: poll
     /// Decide what to do next, at `now`: answer every complete request
     /// already buffered (in order, into the output), then ask for the
@@ -374,8 +388,7 @@ impl Connection {
         loop {
             let want = match &self.state {
                 State::Done(end) => Want::Close(*end),
-                State::Streaming(_) if self.out.is_empty() => Want::Produce,
-                State::Streaming(_) => self.write(now, false),
+                State::Streaming(_) => self.streaming(now), // chapter 6
                 State::Closing { .. } if !self.out.is_empty() => self.write(now, true),
                 State::Closing { linger } => {
                     self.closed(*linger, now);
@@ -395,7 +408,7 @@ impl Connection {
                 }
                 State::Idle(_) | State::Head(_) | State::Body(_) => {
                     if self.start < self.end && self.next_request(now, handler) {
-                        continue; // answered one; maybe more are buffered
+                        continue; // the state moved on: maybe more is buffered
                     }
                     if !self.out.is_empty() {
                         // A response is never held back while we wait.
@@ -413,6 +426,7 @@ impl Connection {
     }
     // ANCHOR_END: poll
 
+    // ANCHOR: send_deadline
     /// Ask for the output to be written, by the send deadline of this
     /// batch (set when the batch starts, ch07).
     fn write(&mut self, now: Instant, last: bool) -> Want {
@@ -423,6 +437,7 @@ impl Connection {
         });
         Want::Write { deadline, last }
     }
+    // ANCHOR_END: send_deadline
 
     // ANCHOR: wait
     /// Nothing to answer and nothing to write: wait for input, as long as
@@ -455,18 +470,26 @@ impl Connection {
     // ANCHOR_END: wait
 
     // ANCHOR: next_request
-    /// Look at the next buffered request: answer it if it is all here
-    /// (`true`), or note what it waits for (`false`).
+    /// Look at the next buffered request: `false` when it waits for more
+    /// bytes, `true` when the state moved on (a request answered or
+    /// refused, a chunked body to decode): look again.
     fn next_request<H: Handler>(&mut self, now: Instant, handler: &H) -> bool {
         // The request borrows the buffer while `respond` changes the rest
         // of `self`: take the buffer out meanwhile (no copy, no allocation).
         let mut buf = std::mem::take(&mut self.buf);
-        let done = self.request_in(&mut buf, now, handler);
+        let moved = self.request_in(&mut buf, now, handler);
         self.buf = buf;
-        done
+        moved
     }
 
-    fn request_in<H: Handler>(&mut self, buf: &mut [u8], now: Instant, handler: &H) -> bool {
+    /// Parse the head at the front of the buffer, unless it is in and its
+    /// body is not all here yet.
+    fn request_in<H: Handler>(
+        &mut self,
+        buf: &mut [u8],
+        now: Instant,
+        handler: &H,
+    ) -> bool {
         if let State::Body(wait) = &self.state {
             match wait.total {
                 // Not all here yet: no need to parse the head again.
@@ -477,50 +500,57 @@ impl Connection {
         }
         let pending = &buf[self.start..self.end];
         self.head_only = is_head(pending);
-        let (request, head_len) = match parse_head(pending, &self.limits) {
-            Ok(Status::Complete(parsed)) => parsed,
+        match parse_head(pending, &self.limits) {
+            Ok(Status::Complete((request, head_len))) => {
+                self.head_in(request, head_len, pending, now, handler)
+            }
             Ok(Status::Partial) => {
                 self.partial_head(pending, now);
-                return false;
+                false
             }
             Err(e) => {
                 self.reject(e);
-                return true;
-            }
-        };
-        let total = match (request.framing, self.options.chunked) {
-            // Within `max_body_bytes` (checked by the parser), so it fits.
-            (Framing::Length(len), _) => {
-                Some(usize::try_from(len).map_or(usize::MAX, |len| head_len.saturating_add(len)))
-            }
-            (Framing::None, _) => Some(head_len),
-            // Steps 02–05 answer chunked with 501; step06 enables it.
-            (Framing::Chunked, false) => {
-                self.reject(ParseError::UnsupportedCoding);
-                return true;
-            }
-            (Framing::Chunked, true) => None,
-        };
-        let missing = total.is_none_or(|total| pending.len() < total);
-        match expect_answer(self.options, handler, &request, missing, self.continued) {
-            ExpectAnswer::Proceed => {}
-            ExpectAnswer::Continue => {
-                self.out.extend_from_slice(CONTINUE);
-                self.continued = true;
-            }
-            ExpectAnswer::Refuse(refusal) => {
-                self.refuse_body(refusal);
-                return true;
-            }
-            ExpectAnswer::Unmeetable => {
-                self.unmeetable();
-                return true;
+                true
             }
         }
-        let Some(total) = total else {
-            self.wait_for_body(head_len, None, now);
-            return self.chunked_body(buf, head_len, now, handler);
+    }
+
+    /// The buffered bytes are not a whole head yet: the head deadline runs
+    /// from the first of them.
+    fn partial_head(&mut self, pending: &[u8], now: Instant) {
+        if self.skip_blank_lines(pending, now) {
+            return; // still idle (chapter 7)
+        }
+        if !matches!(self.state, State::Head(_)) {
+            self.state = State::Head(now);
+        }
+    }
+    // ANCHOR_END: next_request
+
+    // ANCHOR: head_in
+    /// A complete head, at the front of `pending`: wait for the rest of
+    /// the request, or answer it.
+    fn head_in<H: Handler>(
+        &mut self,
+        request: Request<'_>,
+        head_len: usize,
+        pending: &[u8],
+        now: Instant,
+        handler: &H,
+    ) -> bool {
+        let total = match request.framing {
+            // Within `max_body_bytes` (checked by the parser), so it fits.
+            Framing::Length(len) => usize::try_from(len)
+                .map_or(usize::MAX, |len| head_len.saturating_add(len)),
+            Framing::None => head_len,
+            Framing::Chunked => {
+                return self.chunked_head(&request, head_len, now, handler);
+            }
         };
+        let missing = pending.len() < total;
+        if self.expect(&request, missing, handler) {
+            return true; // the body was refused before it was sent (chapter 6)
+        }
         if missing {
             self.wait_for_body(head_len, Some(total), now);
             return false;
@@ -532,32 +562,6 @@ impl Connection {
         self.respond(&request, total, now, handler);
         true
     }
-    // ANCHOR_END: next_request
-
-    // ANCHOR: partial_head
-    /// The buffered bytes are not a whole head yet.
-    fn partial_head(&mut self, pending: &[u8], now: Instant) {
-        // ANCHOR: blank_lines
-        // Empty lines before a request are ignored (RFC 9112 §2.2; some
-        // clients send a CRLF after a body), not the start of a head: drop a
-        // few, or they would start the head deadline on an idle connection
-        // (an unasked 408) and keep it busy during a shutdown (ch07).
-        let blank = pending
-            .chunks_exact(2)
-            .take_while(|pair| *pair == b"\r\n")
-            .count();
-        if blank * 2 == pending.len() && self.blank_lines + blank <= MAX_BLANK_LINES {
-            self.blank_lines += blank;
-            self.start = self.end;
-            self.state = State::Idle(now);
-            return;
-        }
-        // ANCHOR_END: blank_lines
-        if !matches!(self.state, State::Head(_)) {
-            self.state = State::Head(now);
-        }
-    }
-    // ANCHOR_END: partial_head
 
     /// The head is here, the body is not (all): wait for it, under the body
     /// deadline, which starts now unless it is already running.
@@ -574,6 +578,28 @@ impl Connection {
             last: now,
         });
     }
+    // ANCHOR_END: head_in
+
+    // ANCHOR: blank_lines
+    /// Empty lines before a request are ignored (RFC 9112 §2.2; some
+    /// clients send a CRLF after a body), not the start of a head: drop a
+    /// few, or they would start the head deadline on an idle connection
+    /// (an unasked 408) and keep it busy during a shutdown (ch07). `true`:
+    /// `pending` held only such lines, and the connection is idle again.
+    fn skip_blank_lines(&mut self, pending: &[u8], now: Instant) -> bool {
+        let blank = pending
+            .chunks_exact(2)
+            .take_while(|pair| *pair == b"\r\n")
+            .count();
+        if blank * 2 != pending.len() || self.blank_lines + blank > MAX_BLANK_LINES {
+            return false;
+        }
+        self.blank_lines += blank;
+        self.start = self.end;
+        self.state = State::Idle(now);
+        true
+    }
+    // ANCHOR_END: blank_lines
 
     // ANCHOR: respond
     /// Answer a request whose bytes (`total` of them, body included) are
@@ -592,23 +618,20 @@ impl Connection {
             || self.served >= self.limits.max_requests_per_connection
             || (self.draining)();
         let who = (self.id, self.peer);
-        let answered = answer(handler, request, last, &mut self.out, who, &*self.draining);
+        let answered =
+            answer(handler, request, last, &mut self.out, who, &*self.draining);
         self.logs.extend(answered.log);
         self.start += total;
+        // The next request starts afresh (chapters 6 and 7).
         self.blank_lines = 0;
         self.continued = false;
         self.state = State::Idle(now);
-        if let Some((stream, chunked)) = answered.stream {
-            let close = answered.close;
-            let streaming = Streaming {
-                stream,
-                chunked,
-                close,
-                client_done,
-            };
-            self.state = State::Streaming(streaming);
-        } else if answered.close {
-            self.closing(client_done);
+        match answered.stream {
+            Some((stream, chunked)) => {
+                self.start_stream(stream, chunked, answered.close, client_done)
+            }
+            None if answered.close => self.closing(client_done),
+            None => {}
         }
     }
     // ANCHOR_END: respond
@@ -617,7 +640,7 @@ impl Connection {
     /// The last response is queued. Linger after it, unless the client
     /// said this was its last request and sent nothing after it: it will
     /// send no more, so there is nothing to wait for (nginx decides the same
-    /// way, ch04).
+    /// way).
     fn closing(&mut self, client_done: bool) {
         let linger = !(client_done && self.start == self.end);
         self.state = State::Closing { linger };

@@ -7,11 +7,50 @@ use std::time::Instant;
 
 use log::error;
 
-use super::{Connection, End, State, Streaming};
+use super::{Connection, End, State, Want};
 use crate::chunked::{LAST_CHUNK, encode_chunk};
-use crate::response::StreamContext;
+use crate::response::{BodyStream, StreamContext};
+
+// ANCHOR: streaming
+/// A streamed response in flight: the state `Streaming` holds it.
+pub(super) struct Streaming {
+    /// The producer of the pieces.
+    stream: BodyStream,
+    /// Send the pieces as chunks (HTTP/1.1), or raw until the close (1.0).
+    chunked: bool,
+    /// The response said `Connection: close`.
+    close: bool,
+    /// The client said this was its last request.
+    client_done: bool,
+}
 
 impl Connection {
+    /// The head of a streamed response is queued: its body follows.
+    pub(super) fn start_stream(
+        &mut self,
+        stream: BodyStream,
+        chunked: bool,
+        close: bool,
+        client_done: bool,
+    ) {
+        self.state = State::Streaming(Streaming {
+            stream,
+            chunked,
+            close,
+            client_done,
+        });
+    }
+
+    /// While streaming: write what is queued, then ask for the next piece.
+    pub(super) fn streaming(&mut self, now: Instant) -> Want {
+        if self.out.is_empty() {
+            Want::Produce
+        } else {
+            self.write(now, false)
+        }
+    }
+    // ANCHOR_END: streaming
+
     // ANCHOR: produce
     /// Ask the stream for its next piece (it may block until it has one)
     /// and queue it: as a chunk to an HTTP/1.1 client, raw to an HTTP/1.0

@@ -105,7 +105,9 @@ pub fn spawn_step_with(step: &str, env: &[(&str, &str)]) -> Server {
     let addr = line
         .strip_prefix("listening on http://")
         .and_then(|a| a.parse().ok())
-        .unwrap_or_else(|| panic!("{step} printed {line:?}, not `listening on http://ADDR`"));
+        .unwrap_or_else(|| {
+            panic!("{step} printed {line:?}, not `listening on http://ADDR`")
+        });
     Server { child, addr, log }
 }
 
@@ -135,8 +137,8 @@ impl Server {
     /// Fail the test unless the server still answers a normal request
     /// (after something that might have upset it).
     pub fn assert_still_serving(&self) {
-        let after =
-            self.exchange(b"GET /plaintext HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        let after = self
+            .exchange(b"GET /plaintext HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
         assert!(
             after.contains("HTTP/1.1 200 OK"),
             "server stopped serving:\n{after}"
@@ -285,7 +287,12 @@ impl Exchange {
                 Ok(0) => break,
                 Ok(n) => self.pending.extend_from_slice(&buf[..n]),
                 Err(e) if e.kind() == ErrorKind::ConnectionReset => break,
-                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        ErrorKind::WouldBlock | ErrorKind::TimedOut
+                    ) =>
+                {
                     panic!(
                         "server did not close the connection; got:\n{}",
                         wire(&self.pending)
@@ -358,7 +365,8 @@ pub fn response_len(buf: &[u8], head_request: bool) -> Option<usize> {
         loop {
             let line_end = buf.get(at..)?.windows(2).position(|w| w == b"\r\n")? + at;
             let size_text = std::str::from_utf8(&buf[at..line_end]).ok()?;
-            let size = usize::from_str_radix(size_text.split(';').next()?.trim(), 16).ok()?;
+            let size =
+                usize::from_str_radix(size_text.split(';').next()?.trim(), 16).ok()?;
             at = line_end + 2;
             if size == 0 {
                 // trailers, then the empty line
