@@ -347,7 +347,8 @@ fn send_deadline_grows_with_the_batch() {
         ..limits()
     };
     let mut h = Harness::with(KEEP_ALIVE, limits);
-    let mut request = b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 8192\r\n\r\n".to_vec();
+    let mut request =
+        b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 8192\r\n\r\n".to_vec();
     request.resize(request.len() + 8192, b'x');
     h.core.feed(&request, h.now);
     let Want::Write { deadline, .. } = h.poll() else {
