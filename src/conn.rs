@@ -7,7 +7,7 @@
 //! core, write what it says, repeat. This and `server.rs` are the only
 //! modules that touch sockets.
 
-use std::io::{self, ErrorKind, Read, Write};
+use std::io::{self, ErrorKind, Read, Seek, SeekFrom, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
@@ -156,6 +156,11 @@ impl<'c> Driver<'c> {
                     core.produce(Instant::now()); // a streamed body (chapter 6)
                     continue;
                 }
+                // A body from a file (chapter 7).
+                Want::SendFile { deadline } => match self.send_file(core, deadline) {
+                    Ok(()) => continue,
+                    Err(e) => return End::Io(e.kind()),
+                },
                 Want::Linger { deadline } => (deadline, self.linger(core, deadline)),
                 Want::Close(end) => {
                     if end == End::Closed && !self.shut {
@@ -271,23 +276,8 @@ impl<'c> Driver<'c> {
         core: &mut Connection,
         deadline: Option<Instant>,
     ) -> io::Result<()> {
-        let write_timeout = core.limits().write_timeout;
         while !core.output().is_empty() {
-            let mut timeout = write_timeout;
-            if let Some(deadline) = deadline {
-                let left = deadline.saturating_duration_since(Instant::now());
-                if left.is_zero() {
-                    return Err(io::Error::new(
-                        ErrorKind::TimedOut,
-                        "response not taken in time",
-                    ));
-                }
-                timeout = timeout.min(left);
-            }
-            if self.write_timeout != Some(timeout) {
-                self.stream.set_write_timeout(Some(timeout))?;
-                self.write_timeout = Some(timeout);
-            }
+            self.arm_write(core.limits().write_timeout, deadline)?;
             match self.stream.write(core.output()) {
                 Ok(0) => return Err(ErrorKind::WriteZero.into()),
                 Ok(n) => core.wrote(n, Instant::now()),
@@ -298,7 +288,62 @@ impl<'c> Driver<'c> {
         Ok(())
     }
     // ANCHOR_END: write_out
+
+    /// Before a write: each may block for at most `write_timeout`, and not
+    /// past `deadline`, which is an error once it has passed.
+    fn arm_write(
+        &mut self,
+        write_timeout: Duration,
+        deadline: Option<Instant>,
+    ) -> io::Result<()> {
+        let mut timeout = write_timeout;
+        if let Some(deadline) = deadline {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                let late = "response not taken in time";
+                return Err(io::Error::new(ErrorKind::TimedOut, late));
+            }
+            timeout = timeout.min(left);
+        }
+        if self.write_timeout != Some(timeout) {
+            self.stream.set_write_timeout(Some(timeout))?;
+            self.write_timeout = Some(timeout);
+        }
+        Ok(())
+    }
+
+    // ANCHOR: send_file
+    /// Send the range of a file the core names. `io::copy` from a `File` to
+    /// a `TcpStream` is `sendfile(2)` on Linux: the kernel moves the bytes
+    /// from the page cache to the socket, never through this process
+    /// (chapter 7). A chunk at a time, so the deadline is checked between
+    /// chunks even when the client keeps taking a little.
+    fn send_file(
+        &mut self,
+        core: &mut Connection,
+        deadline: Option<Instant>,
+    ) -> io::Result<()> {
+        loop {
+            self.arm_write(core.limits().write_timeout, deadline)?;
+            let Some((mut file, offset, left)) = core.file_range() else {
+                return Ok(());
+            };
+            file.seek(SeekFrom::Start(offset))?;
+            let sent =
+                io::copy(&mut file.take(left.min(SEND_FILE_CHUNK)), &mut self.stream)?;
+            if sent == 0 {
+                // The file is shorter than when it was opened: the response
+                // cannot be finished (its length is already announced).
+                return Err(io::Error::new(ErrorKind::UnexpectedEof, "file shrank"));
+            }
+            core.file_sent(sent);
+        }
+    }
+    // ANCHOR_END: send_file
 }
+
+/// The most bytes of a file sent in one `io::copy` (see `send_file`).
+const SEND_FILE_CHUNK: u64 = 256 * 1024;
 
 /// Why a read brought no bytes.
 enum Missed {

@@ -9,6 +9,7 @@
 //! `write` (ch04 explains why one write and not five).
 
 use std::borrow::Cow;
+use std::fs::File;
 
 use crate::date::IMF_FIXDATE_LEN;
 use crate::request::is_tchar;
@@ -86,6 +87,83 @@ impl std::fmt::Debug for BodyStream {
     }
 }
 
+// ANCHOR: file_body
+/// A body that comes from a file (ch07), sent by the kernel from the page
+/// cache (`sendfile`) rather than read into memory: a response of any size
+/// costs the same few kilobytes. It is a list of parts, so that one file
+/// can answer several ranges at once (`multipart/byteranges`, RFC 9110
+/// §14.6): bytes of our own (each part's head) between ranges of the file.
+pub struct FileBody {
+    file: File,
+    parts: Vec<FilePart>,
+    len: u64,
+}
+
+/// One piece of a [`FileBody`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FilePart {
+    /// Bytes sent as they are (the framing of a multipart body).
+    Bytes(Vec<u8>),
+    /// `len` bytes of the file, from byte `start`.
+    Range {
+        /// The first byte's offset in the file.
+        start: u64,
+        /// How many bytes.
+        len: u64,
+    },
+}
+
+impl FileBody {
+    /// The first `len` bytes of `file` (its length, when it was opened).
+    pub fn whole(file: File, len: u64) -> FileBody {
+        FileBody::parts(file, vec![FilePart::Range { start: 0, len }])
+    }
+
+    /// `file` cut into `parts`. Their total length is the body's length,
+    /// which the response announces in `Content-Length`.
+    pub fn parts(file: File, parts: Vec<FilePart>) -> FileBody {
+        let len = parts.iter().fold(0u64, |sum, part| {
+            sum.saturating_add(match part {
+                FilePart::Bytes(bytes) => bytes.len() as u64,
+                FilePart::Range { len, .. } => *len,
+            })
+        });
+        FileBody { file, parts, len }
+    }
+
+    /// The body's length in bytes.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Whether the body is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The file.
+    pub fn file(&self) -> &File {
+        &self.file
+    }
+
+    /// The parts, in order.
+    pub fn parts_list(&self) -> &[FilePart] {
+        &self.parts
+    }
+}
+// ANCHOR_END: file_body
+
+impl std::fmt::Debug for FileBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "FileBody({} bytes in {} parts)",
+            self.len,
+            self.parts.len()
+        )
+    }
+}
+
 /// An HTTP response: status, fields, body.
 ///
 /// `Date`, `Server`, `Content-Length`/`Transfer-Encoding` and `Connection`
@@ -108,6 +186,9 @@ pub struct Response {
     pub body: Cow<'static, [u8]>,
     /// A streamed body (ch06), sent instead of `body` when present.
     pub stream: Option<BodyStream>,
+    /// A body from a file (ch07), sent instead of `body` when present
+    /// (boxed: most responses have none, and a `Response` is moved often).
+    pub file: Option<Box<FileBody>>,
 }
 
 // ANCHOR: reserved_fields
@@ -179,6 +260,7 @@ impl Response {
             headers: Vec::new(),
             body: Cow::Borrowed(b""),
             stream: None,
+            file: None,
         }
     }
 
@@ -212,6 +294,19 @@ impl Response {
         Response {
             content_type: Some(content_type.into()),
             body: body.into(),
+            ..Response::new(status)
+        }
+    }
+
+    /// A response whose body comes from a file (ch07).
+    pub fn file(
+        status: StatusCode,
+        content_type: impl Into<Cow<'static, str>>,
+        body: FileBody,
+    ) -> Response {
+        Response {
+            content_type: Some(content_type.into()),
+            file: Some(Box::new(body)),
             ..Response::new(status)
         }
     }
@@ -323,12 +418,12 @@ impl Response {
                 field(out, "Transfer-Encoding", b"chunked");
             }
         } else if !bodiless {
+            let len = self
+                .file
+                .as_ref()
+                .map_or(self.body.len() as u64, |f| f.len());
             let mut digits = [0u8; 20];
-            field(
-                out,
-                "Content-Length",
-                format_usize(self.body.len(), &mut digits),
-            );
+            field(out, "Content-Length", format_u64(len, &mut digits));
         }
         for (name, value) in &self.headers {
             field(out, name, value.as_bytes());
@@ -339,7 +434,7 @@ impl Response {
             ConnectionHeader::Close => field(out, "Connection", b"close"),
         }
         out.extend_from_slice(b"\r\n");
-        if !bodiless && !head_only && self.stream.is_none() {
+        if !bodiless && !head_only && self.stream.is_none() && self.file.is_none() {
             out.extend_from_slice(&self.body);
         }
     }
@@ -354,7 +449,7 @@ fn field(out: &mut Vec<u8>, name: &str, value: &[u8]) {
 }
 
 /// Decimal digits of `n` without allocating (`n.to_string()` would).
-fn format_usize(mut n: usize, buf: &mut [u8; 20]) -> &[u8] {
+fn format_u64(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
     let mut i = buf.len();
     loop {
         i -= 1;
@@ -488,10 +583,10 @@ mod tests {
     #[test]
     fn digits() {
         let mut b = [0; 20];
-        assert_eq!(format_usize(0, &mut b), b"0");
-        assert_eq!(format_usize(1_048_576, &mut b), b"1048576");
+        assert_eq!(format_u64(0, &mut b), b"0");
+        assert_eq!(format_u64(1_048_576, &mut b), b"1048576");
         assert_eq!(
-            format_usize(usize::MAX, &mut b),
+            format_u64(u64::MAX, &mut b),
             usize::MAX.to_string().as_bytes()
         );
     }

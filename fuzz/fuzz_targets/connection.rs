@@ -109,6 +109,7 @@ fuzz_target!(|data: &[u8]| {
                     fed_since_write = 0;
                 }
                 Want::Produce => core.produce(now),
+                Want::SendFile { .. } => panic!("this handler sends no files"),
                 Want::Read { .. } | Want::Linger { .. } => continue 'script,
                 Want::Close(_) => break 'script,
             }

@@ -10,7 +10,7 @@ use log::{debug, error, info};
 use super::Handler;
 use crate::date;
 use crate::request::{Request, Version};
-use crate::response::{BodyStream, ConnectionHeader, Response};
+use crate::response::{BodyStream, ConnectionHeader, FileBody, Response};
 use crate::status::StatusCode;
 
 // ANCHOR: wants_close
@@ -38,6 +38,8 @@ pub(super) struct Answered {
     pub(super) stream: Option<(BodyStream, bool)>,
     /// The access-log line, written once the response's last byte is sent.
     pub(super) log: Option<AccessLog>,
+    /// A body from a file still to be sent (ch07).
+    pub(super) file: Option<Box<FileBody>>,
 }
 
 // ANCHOR: answer
@@ -61,8 +63,9 @@ pub(super) fn answer<H: Handler>(
     let chunked = request.version == Version::Http11;
     response.encode(out, &date::now(), connection, head_only, chunked);
     let sends_body = !head_only && !response.status.is_bodiless();
-    // A streamed body (ch06) follows the head, and is counted as it goes out.
-    let streamed = response.stream.is_some();
+    // A streamed body (ch06) or a file's (ch07) follows the head, and is
+    // counted as it goes out.
+    let streamed = response.stream.is_some() || response.file.is_some();
     let body_bytes = if sends_body && !streamed {
         response.body.len()
     } else {
@@ -70,9 +73,11 @@ pub(super) fn answer<H: Handler>(
     };
     let log = AccessLog::start(peer, request, response.status, body_bytes, started);
     let stream = response.stream.take().filter(|_| sends_body);
+    let file = response.file.take().filter(|_| sends_body);
     Answered {
         close,
         stream: stream.map(|s| (s, chunked)),
+        file,
         log,
     }
 }

@@ -37,6 +37,9 @@
 //!  ┌───────────┐  its body is streamed (ch06): produce a piece, write
 //!  │ Streaming │  it, ...; after the last ──▶ Idle, or ──▶ Closing; if the
 //!  └───────────┘  stream panics ──▶ Done
+//!  ┌─────────┐  its body is a file (ch07): queue our own bytes, have the
+//!  │ Sending │  driver send the file's ranges; after the last ──▶ Idle,
+//!  └─────────┘  or ──▶ Closing
 //!  ┌─────────┐  write the last response; then ──▶ Lingering, or ──▶ Done
 //!  │ Closing │  when the client said close and sent nothing after it
 //!  └─────────┘
@@ -57,6 +60,7 @@ mod body;
 mod close;
 mod deadline;
 mod expect;
+mod file;
 mod stream;
 #[cfg(test)]
 mod tests;
@@ -75,6 +79,7 @@ pub use deadline::rate_deadline;
 
 use answer::{AccessLog, answer, wants_close};
 use close::is_head;
+use file::Sending;
 use stream::Streaming;
 
 /// Anything that turns a request into a response: a plain function (step02),
@@ -163,6 +168,13 @@ pub enum Want {
     },
     /// Call [`Connection::produce`]: a streamed body's next piece (ch06).
     Produce,
+    /// Send the range [`Connection::file_range`] names, straight from the
+    /// file, reporting progress with [`Connection::file_sent`], by
+    /// `deadline` (ch07).
+    SendFile {
+        /// When the client must have taken the range (`None`: unbounded).
+        deadline: Option<Instant>,
+    },
     /// Shut down the sending side, then read and discard what still comes
     /// (report it with `received`), until EOF or `deadline`.
     Linger {
@@ -187,6 +199,8 @@ enum State {
     Body(BodyWait),
     /// A streamed response is being sent (ch06).
     Streaming(Streaming),
+    /// A response whose body comes from a file is being sent (ch07).
+    Sending(Sending),
     /// The last response is queued: send it, then close (`linger`: wait for
     /// the client's end first, as after an error or our own decision).
     Closing {
@@ -356,7 +370,8 @@ impl Connection {
                 _ => {}
             }
             // A stream's own log line waits for its last byte.
-            let keep = usize::from(matches!(self.state, State::Streaming(_)));
+            let in_body = matches!(self.state, State::Streaming(_) | State::Sending(_));
+            let keep = usize::from(in_body);
             let sent = self.logs.len().saturating_sub(keep);
             for log in self.logs.drain(..sent) {
                 log.write(true);
@@ -389,6 +404,10 @@ impl Connection {
             let want = match &self.state {
                 State::Done(end) => Want::Close(*end),
                 State::Streaming(_) => self.streaming(now), // chapter 6
+                State::Sending(_) => match self.sending(now) {
+                    Some(want) => want, // chapter 7
+                    None => continue,
+                },
                 State::Closing { .. } if !self.out.is_empty() => self.write(now, true),
                 State::Closing { linger } => {
                     self.closed(*linger, now);
@@ -626,12 +645,13 @@ impl Connection {
         self.blank_lines = 0;
         self.continued = false;
         self.state = State::Idle(now);
-        match answered.stream {
-            Some((stream, chunked)) => {
+        match (answered.stream, answered.file) {
+            (Some((stream, chunked)), _) => {
                 self.start_stream(stream, chunked, answered.close, client_done)
             }
-            None if answered.close => self.closing(client_done),
-            None => {}
+            (None, Some(file)) => self.start_file(file, answered.close, client_done),
+            (None, None) if answered.close => self.closing(client_done),
+            (None, None) => {}
         }
     }
     // ANCHOR_END: respond

@@ -122,9 +122,23 @@ impl Harness {
                     self.take();
                 }
                 Want::Produce => self.core.produce(self.now),
+                Want::SendFile { .. } => self.send_file(),
                 want => return want,
             }
         }
+    }
+
+    /// As a driver's `sendfile`, by reading: the range the core names.
+    fn send_file(&mut self) {
+        use std::os::unix::fs::FileExt;
+        let Some((file, offset, len)) = self.core.file_range() else {
+            panic!("SendFile without a range");
+        };
+        let mut bytes = vec![0; usize::try_from(len).expect("a small range")];
+        file.read_exact_at(&mut bytes, offset)
+            .expect("read the range");
+        self.written.extend_from_slice(&bytes);
+        self.core.file_sent(len);
     }
 
     fn ms(&self, at: Instant) -> u64 {
@@ -147,6 +161,10 @@ fn describe(h: &Harness, want: Want) -> String {
             )
         }
         Want::Produce => "produce".into(),
+        Want::SendFile { deadline } => {
+            let at = deadline.map_or("none".into(), |d| h.ms(d).to_string());
+            format!("send file by {at}")
+        }
         Want::Linger { deadline } => format!("linger until {}", h.ms(deadline)),
         Want::Close(end) => format!("close: {end:?}"),
     }
@@ -432,3 +450,67 @@ fn any_split_gives_the_same_responses() {
     }
 }
 // ANCHOR_END: any_split
+
+/// A file body (ch07): our own bytes and ranges of the file, in order, with
+/// the length announced up front; HEAD gets the head alone.
+#[test]
+fn a_file_body_goes_out_part_by_part() {
+    use crate::response::{FileBody, FilePart};
+    use std::io::Write as _;
+    let path = std::env::temp_dir().join(format!("rawhttp-core-{}", std::process::id()));
+    std::fs::File::create(&path)
+        .and_then(|mut f| f.write_all(b"0123456789"))
+        .expect("a temporary file");
+    struct Files(std::path::PathBuf);
+    impl Handler for Files {
+        fn handle(&self, _: &Request<'_>) -> Response {
+            let file = std::fs::File::open(&self.0).expect("open it");
+            let parts = vec![
+                FilePart::Bytes(b"--b\r\n".to_vec()),
+                FilePart::Range { start: 2, len: 3 },
+                FilePart::Bytes(b"\r\n".to_vec()),
+                FilePart::Range { start: 7, len: 2 },
+            ];
+            Response::file(StatusCode::OK, "text/plain", FileBody::parts(file, parts))
+        }
+    }
+    let files = Files(path.clone());
+    let mut h = Harness::new(KEEP_ALIVE);
+    h.feed(b"GET /f HTTP/1.1\r\nHost: x\r\n\r\nHEAD /f HTTP/1.1\r\nHost: x\r\n\r\n");
+    let mut wants = Vec::new();
+    loop {
+        let want = h.core.poll(h.now, &files);
+        wants.push(describe(&h, want));
+        match want {
+            Want::Write { .. } => {
+                h.take();
+            }
+            Want::SendFile { .. } => h.send_file(),
+            _ => break,
+        }
+    }
+    let _ = std::fs::remove_file(&path);
+    let text = redact_date(&wire(&h.written));
+    assert!(text.contains("Content-Length: 12\\r\\n"), "{text}");
+    assert!(
+        text.contains("\\r\\n\n--b\\r\\n\n234\\r\\n\n78HTTP/1.1 200 OK"),
+        "{text}"
+    );
+    assert!(
+        text.ends_with("Content-Length: 12\\r\\n\n\\r\\n\n"),
+        "HEAD: no body\n{text}"
+    );
+    assert_eq!(
+        wants,
+        [
+            "write by 300",
+            "write by 300",
+            "send file by 300",
+            "write by 300",
+            "send file by 300",
+            "write by 300",
+            "read by 1000, idle",
+        ],
+        "{text}"
+    );
+}
