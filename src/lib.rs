@@ -20,6 +20,7 @@
 //! | [`shutdown`] | 5 | graceful shutdown |
 //! | [`transcript`] | appendix | the snapshot transcript format, shared by the tests, the book and `compare` |
 //! | [`chunked`] | 6 | the chunked transfer coding |
+//! | [`files`] | 7 | static files: a request path resolved under a root, never outside it |
 //!
 //! Parsing and encoding never touch a socket; only `server` and `conn` do.
 
@@ -33,6 +34,7 @@ pub mod date;
 pub mod demo;
 pub mod echo;
 pub mod error;
+pub mod files;
 pub mod http1;
 pub mod inspect;
 pub mod limits;

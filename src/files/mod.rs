@@ -1,0 +1,6 @@
+//! Static files (ch07): serving what is under a root directory, and nothing
+//! else.
+//!
+//! [`path`] turns a request path into a file under the root, or refuses it.
+
+pub mod path;
