@@ -21,6 +21,7 @@
 //! | [`transcript`] | appendix | the snapshot transcript format, shared by the tests, the book and `compare` |
 //! | [`chunked`] | 6 | the chunked transfer coding |
 //! | [`files`] | 7 | static files: a request path resolved under a root, never outside it |
+//! | [`mime`] | 7 | a file's `Content-Type`, from a hand-written table |
 //!
 //! Parsing and encoding never touch a socket; only `server` and `conn` do.
 
@@ -38,6 +39,7 @@ pub mod files;
 pub mod http1;
 pub mod inspect;
 pub mod limits;
+pub mod mime;
 pub mod request;
 pub mod response;
 pub mod router;
