@@ -2,5 +2,7 @@
 //! else.
 //!
 //! [`path`] turns a request path into a file under the root, or refuses it.
+//! The media type comes from [`crate::mime`], directory pages from
+//! [`crate::listing`].
 
 pub mod path;
