@@ -21,6 +21,9 @@
 //! | [`shutdown`] | 5 | graceful shutdown |
 //! | [`transcript`] | appendix | the snapshot transcript format, shared by the tests, the book and `compare` |
 //! | [`chunked`] | 6 | the chunked transfer coding |
+//! | [`files`] | 7 | static files: a request path resolved under a root, never outside it |
+//! | [`mime`] | 7 | a file's `Content-Type`, from a hand-written table |
+//! | [`listing`] | 7 | the HTML page listing a directory |
 //!
 //! Parsing and encoding never touch a socket; only `server` and `conn` do.
 
@@ -34,9 +37,12 @@ pub mod date;
 pub mod demo;
 pub mod echo;
 pub mod error;
+pub mod files;
 pub mod http1;
 pub mod inspect;
 pub mod limits;
+pub mod listing;
+pub mod mime;
 pub mod request;
 pub mod response;
 pub mod router;

@@ -1,0 +1,8 @@
+//! Static files (ch07): serving what is under a root directory, and nothing
+//! else.
+//!
+//! [`path`] turns a request path into a file under the root, or refuses it.
+//! The media type comes from [`crate::mime`], directory pages from
+//! [`crate::listing`].
+
+pub mod path;
