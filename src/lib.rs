@@ -20,6 +20,7 @@
 //! | [`shutdown`] | 5 | graceful shutdown |
 //! | [`transcript`] | appendix | the snapshot transcript format, shared by the tests, the book and `compare` |
 //! | [`chunked`] | 6 | the chunked transfer coding |
+//! | [`conditional`], [`date`] | 7 | validators (ETag, Last-Modified) and conditional requests (304, 412) |
 //!
 //! Parsing and encoding never touch a socket; only `server` and `conn` do.
 
@@ -28,6 +29,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::panic))]
 
 pub mod chunked;
+pub mod conditional;
 pub mod conn;
 pub mod date;
 pub mod demo;
