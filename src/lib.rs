@@ -21,9 +21,10 @@
 //! | [`shutdown`] | 5 | graceful shutdown |
 //! | [`transcript`] | appendix | the snapshot transcript format, shared by the tests, the book and `compare` |
 //! | [`chunked`] | 6 | the chunked transfer coding |
-//! | [`files`] | 7 | static files: a request path resolved under a root, never outside it |
-//! | [`mime`] | 7 | a file's `Content-Type`, from a hand-written table |
-//! | [`listing`] | 7 | the HTML page listing a directory |
+//! | [`files`] | 8 (step07) | static files: a request path resolved under a root, never outside it |
+//! | [`mime`] | 8 | a file's `Content-Type`, from a hand-written table |
+//! | [`listing`] | 8 | the HTML page listing a directory |
+//! | [`conditional`], [`date`] | 8 | validators (ETag, Last-Modified) and conditional requests (304, 412) |
 //!
 //! Parsing and encoding never touch a socket; only `server` and `conn` do.
 
@@ -32,6 +33,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::panic))]
 
 pub mod chunked;
+pub mod conditional;
 pub mod conn;
 pub mod date;
 pub mod demo;

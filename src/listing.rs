@@ -1,4 +1,4 @@
-//! A directory listing (ch07; RFC 3986 §3.3, §4.2; HTML5).
+//! A directory listing (ch08; RFC 3986 §3.3, §4.2; HTML5).
 //!
 //! When a directory has no `index.html`, the step can answer with a page
 //! listing what is in it. The page is a few lines of HTML, but every name on

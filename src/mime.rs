@@ -1,4 +1,4 @@
-//! The MIME table, written by hand (ch07; RFC 9110 §8.3, RFC 6838).
+//! The MIME table, written by hand (ch08; RFC 9110 §8.3, RFC 6838).
 //!
 //! A file on disk has no media type, only a name. Servers guess it from the
 //! extension, with a table like the one below (nginx ships `mime.types`,

@@ -61,10 +61,14 @@ codes! {
     REQUEST_TIMEOUT = 408, "Request Timeout";
     /// 411 (RFC 9110 §15.5.12).
     LENGTH_REQUIRED = 411, "Length Required";
+    /// 412: a precondition of the request did not hold (RFC 9110 §15.5.13).
+    PRECONDITION_FAILED = 412, "Precondition Failed";
     /// 413: the body is larger than we accept (RFC 9110 §15.5.14).
     CONTENT_TOO_LARGE = 413, "Content Too Large";
     /// 414: the request-target is longer than we accept (RFC 9110 §15.5.15).
     URI_TOO_LONG = 414, "URI Too Long";
+    /// 416: no range of the request can be served (RFC 9110 §15.5.17).
+    RANGE_NOT_SATISFIABLE = 416, "Range Not Satisfiable";
     /// 417: an `Expect` we cannot meet (RFC 9110 §15.5.18).
     EXPECTATION_FAILED = 417, "Expectation Failed";
     /// 431: the head is too large (RFC 6585 §5).

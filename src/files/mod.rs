@@ -1,4 +1,4 @@
-//! Static files (ch07): serving what is under a root directory, and nothing
+//! Static files (ch08): serving what is under a root directory, and nothing
 //! else.
 //!
 //! [`path`] turns a request path into a file under the root, or refuses it.

@@ -1,4 +1,4 @@
-//! A path that cannot escape the root (ch07; RFC 3986 §3.3, §2.1).
+//! A path that cannot escape the root (ch08; RFC 3986 §3.3, §2.1).
 //!
 //! A static-file server turns the path of a URL into a path on disk. Done
 //! naively, `root.join(request_path)`, that is one of the oldest bugs on the
