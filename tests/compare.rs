@@ -237,13 +237,20 @@ fn upto_06_replays_nine_in_ten_of_the_recorded_cases() {
         "{out}"
     );
 
+    assert_book_sample(BOOK_SAMPLE, &out);
+}
+
+/// The book's sample after `marker` (the next `text` block) is what this
+/// run printed: every line, in order (`…` at the end of a line: the line
+/// starts so; a line `…`: lines left out; `$ …`: the command).
+fn assert_book_sample(marker: &str, out: &str) {
     let book = book();
     let sample = book
-        .split_once(BOOK_SAMPLE)
+        .split_once(marker)
         .and_then(|(_, after)| after.split_once("```text\n"))
         .and_then(|(_, block)| block.split_once("```"))
         .map(|(block, _)| block)
-        .expect("the book shows a sample of --upto 06");
+        .unwrap_or_else(|| panic!("the book has no sample after {marker}"));
     let lines: Vec<&str> = out.lines().collect();
     let mut at = 0;
     for want in sample.lines().filter(|l| !l.starts_with("$ ") && *l != "…") {
@@ -356,6 +363,11 @@ fn a_server_without_content_length_fails_with_reasons() {
     assert!(
         summary.ends_with(" skipped") && summary.contains(" failed"),
         "{out}"
+    );
+    // The book's "Reading the output" shows this run.
+    assert_book_sample(
+        "<!-- compare --step 02 against a 200-to-everything server; tests/compare.rs checks every line -->",
+        &out,
     );
 }
 
