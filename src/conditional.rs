@@ -251,7 +251,9 @@ pub enum TagList<'a> {
 /// An opaque-tag may itself hold a comma (`"a,b"` is one tag), so the list
 /// is read tag by tag, never split at commas. `None` if any element is not
 /// an entity-tag, or `*` is not alone.
-pub fn parse_tag_list<'a>(lines: impl IntoIterator<Item = &'a [u8]>) -> Option<TagList<'a>> {
+pub fn parse_tag_list<'a>(
+    lines: impl IntoIterator<Item = &'a [u8]>,
+) -> Option<TagList<'a>> {
     let mut tags = Vec::new();
     let mut star = false;
     for line in lines {
@@ -305,7 +307,11 @@ impl Precondition {
     /// [`Precondition::Proceed`], [`not_modified`] for a 304, a short
     /// `text/plain` 412. `cache_control` is the `Cache-Control` value the
     /// 200 would carry (a 304 must repeat it).
-    pub fn response(self, v: &Validators, cache_control: Option<&str>) -> Option<Response> {
+    pub fn response(
+        self,
+        v: &Validators,
+        cache_control: Option<&str>,
+    ) -> Option<Response> {
         match self {
             Precondition::Proceed => None,
             Precondition::NotModified => Some(not_modified(v, cache_control)),
@@ -391,7 +397,9 @@ fn list_matches<'v>(
     lines.peek()?;
     Some(match parse_tag_list(lines) {
         Some(TagList::Any) => true,
-        Some(TagList::Tags(tags)) => current.is_some_and(|c| tags.iter().any(|t| eq(&c, t))),
+        Some(TagList::Tags(tags)) => {
+            current.is_some_and(|c| tags.iter().any(|t| eq(&c, t)))
+        }
         None => false,
     })
 }
@@ -460,7 +468,9 @@ pub fn not_modified(v: &Validators, cache_control: Option<&str>) -> Response {
     let mut response = Response::new(StatusCode::NOT_MODIFIED);
     match (&v.etag, v.last_modified) {
         (Some(etag), _) => response = response.with_header("ETag", etag.clone()),
-        (None, Some(secs)) => response = response.with_header("Last-Modified", http_date(secs)),
+        (None, Some(secs)) => {
+            response = response.with_header("Last-Modified", http_date(secs))
+        }
         (None, None) => {}
     }
     if let Some(cc) = cache_control {
@@ -723,7 +733,8 @@ mod tests {
         // Validators: ETag "v2" and Last-Modified AT, or none at all.
         const FULL: bool = true;
         const BARE: bool = false;
-        const TWO_DATES: &[u8] = b"Sun, 06 Nov 1994 08:49:37 GMT, Sun, 06 Nov 1994 08:49:37 GMT";
+        const TWO_DATES: &[u8] =
+            b"Sun, 06 Nov 1994 08:49:37 GMT, Sun, 06 Nov 1994 08:49:37 GMT";
         type Fields = &'static [(&'static str, &'static [u8])];
         #[rustfmt::skip]
         let cases: &[(&str, &str, Fields, bool, Precondition)] = &[

@@ -115,7 +115,8 @@ const DAY_NAMES_LONG: [&[u8]; 7] = [
 ];
 /// `month`, January first: `%s"Jan" / %s"Feb" / …`, case-sensitive.
 const MONTH_NAMES: [&[u8]; 12] = [
-    b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec",
+    b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct",
+    b"Nov", b"Dec",
 ];
 
 // ANCHOR: parse_http_date
@@ -276,7 +277,8 @@ impl Civil {
     /// If-Modified-Since and towards 412 for If-Unmodified-Since.
     fn unix_secs(&self) -> Option<u64> {
         let leap_second = (self.hour, self.minute, self.second) == (23, 59, 60);
-        let time_ok = self.hour < 24 && self.minute < 60 && (self.second < 60 || leap_second);
+        let time_ok =
+            self.hour < 24 && self.minute < 60 && (self.second < 60 || leap_second);
         let date_ok = (1970..=9999).contains(&self.year)
             && (1..=days_in_month(self.year, self.month)).contains(&self.day);
         if !(time_ok && date_ok) {
@@ -492,7 +494,11 @@ mod tests {
             if want.is_some() {
                 // No strict prefix of a date is a date, and nothing follows one.
                 for cut in 0..input.len() {
-                    assert_eq!(parse_http_date(&input[..cut], now), None, "{name} @ {cut}");
+                    assert_eq!(
+                        parse_http_date(&input[..cut], now),
+                        None,
+                        "{name} @ {cut}"
+                    );
                 }
                 let longer = [input, b"XYZ"].concat();
                 assert_eq!(parse_http_date(&longer, now), None, "{name} + XYZ");
@@ -556,7 +562,8 @@ mod tests {
                 &imf[17..25],
             );
             let asctime_day: &[u8] = if day[0] == b'0' { &[b' ', day[1]] } else { day };
-            let asctime = [name, b" ", month, b" ", asctime_day, b" ", time, b" ", year].concat();
+            let asctime =
+                [name, b" ", month, b" ", asctime_day, b" ", time, b" ", year].concat();
             assert_eq!(
                 parse_http_date(&asctime, secs),
                 Some(secs),

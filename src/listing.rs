@@ -397,8 +397,8 @@ mod tests {
 
     impl TempDir {
         fn new(tag: &str) -> TempDir {
-            let path =
-                std::env::temp_dir().join(format!("rawhttp-listing-{tag}-{}", std::process::id()));
+            let path = std::env::temp_dir()
+                .join(format!("rawhttp-listing-{tag}-{}", std::process::id()));
             let _ = fs::remove_dir_all(&path);
             fs::create_dir_all(&path).expect("create temp dir");
             TempDir(path)

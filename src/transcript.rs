@@ -47,7 +47,7 @@
 //! - `raw stream`: the test did something to the socket that the transcript
 //!   does not record;
 //! - `step-specific`: the behaviour belongs to this step only; later steps
-//!   answer differently (see `compare`'s rule for carrying cases forward).
+//!   answer differently, so `compare --upto` skips it at every later step.
 
 use std::fmt;
 

@@ -41,6 +41,71 @@ fn compare(args: &[&str]) -> (Option<i32>, String) {
     (status.code(), reader.join().expect("reader thread"))
 }
 
+/// The snapshot files: `(step, name)`, with step `None` for the test files
+/// that are about no one step (`smuggling__*`, `hostile_clients__*`).
+fn snapshot_files() -> Vec<(Option<u8>, String)> {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/snapshots");
+    std::fs::read_dir(dir)
+        .expect("snapshots/")
+        .filter_map(|e| {
+            let name = e.ok()?.file_name().into_string().ok()?;
+            let name = name.strip_suffix(".snap")?.to_string();
+            let step = name
+                .strip_prefix("step")
+                .and_then(|s| s.get(..2)?.parse().ok());
+            Some((step, name))
+        })
+        .collect()
+}
+
+/// The cases recorded for steps 01..=`n`. The snapshots of the test files
+/// that are about no one step were all recorded against step06 (their
+/// tests spawn `step06`; compare's `RECORDED_AGAINST`), so they count as
+/// step-06 cases: from `--upto 06` on, they are part of the total.
+fn recorded_upto(n: u8) -> usize {
+    snapshot_files()
+        .iter()
+        .filter(|(step, _)| step.unwrap_or(6) <= n)
+        .count()
+}
+
+/// compare's counts: `(replayed, of how many)` from its first line, and
+/// `(passed, failed, skipped)` from its last, which must be exactly
+/// `N passed, N failed, N skipped` (CI reads it).
+fn counts(out: &str) -> ((usize, usize), (usize, usize, usize)) {
+    let first = out.lines().next().unwrap_or_default();
+    let number = |s: Option<&str>| -> usize {
+        s.and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("no counts in {first:?}"))
+    };
+    let words: Vec<&str> = first.split(' ').collect();
+    assert!(
+        words.len() > 4
+            && words[0] == "replaying"
+            && words[2] == "of"
+            && words[3] == "the",
+        "first line: {first:?}"
+    );
+    let replaying = (number(words.get(1).copied()), number(words.get(4).copied()));
+    let last = out.lines().last().unwrap_or_default();
+    let parts: Vec<&str> = last.split(", ").collect();
+    let count = |i: usize, what: &str| -> usize {
+        let part = parts.get(i).copied().unwrap_or_default();
+        part.strip_suffix(what)
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| {
+                panic!("last line is not `N passed, N failed, N skipped`: {last:?}")
+            })
+    };
+    assert_eq!(parts.len(), 3, "{last:?}");
+    let summary = (
+        count(0, " passed"),
+        count(1, " failed"),
+        count(2, " skipped"),
+    );
+    (replaying, summary)
+}
+
 /// The steps that have snapshots: 1 for `step01_*.snap`, …
 fn steps_with_snapshots() -> Vec<u8> {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/snapshots");
@@ -80,7 +145,168 @@ fn every_step_passes_its_own_and_the_earlier_cases() {
             "step{n:02}:\n{out}"
         );
         assert_eq!(code, Some(0), "step{n:02}:\n{out}");
+        // Every case is replayed or skipped with a reason, and nine in ten
+        // are replayed: a checkpoint after every chapter.
+        let ((replayed, total), (passed, failed, skipped)) = counts(&out);
+        assert_eq!(total, recorded_upto(n), "step{n:02}:\n{out}");
+        assert_eq!(
+            (passed + failed, skipped),
+            (replayed, total - replayed),
+            "step{n:02}"
+        );
+        assert!(
+            replayed * 10 >= total * 9,
+            "step{n:02}: {replayed} of {total}:\n{out}"
+        );
+        let reasons: usize = out
+            .lines()
+            .filter_map(|l| l.strip_prefix("NOTE  ")?.split_once(" skipped: "))
+            .filter_map(|(n, _)| n.strip_suffix(" cases").or(n.strip_suffix(" case")))
+            .filter_map(|n| n.parse::<usize>().ok())
+            .sum();
+        assert_eq!(
+            reasons, skipped,
+            "step{n:02}: a summary line for every skip:\n{out}"
+        );
+        // The book's table of counts says what this run says.
+        let row = format!(
+            "| {n:02} | {replayed} of {total} | {} |",
+            skip_reasons(&out)
+        );
+        assert!(
+            book().lines().any(|l| l == row),
+            "the book lacks the row {row}"
+        );
     }
+}
+
+/// book/src/appendix-compare.md.
+fn book() -> String {
+    std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/book/src/appendix-compare.md"
+    ))
+    .expect("the book's compare appendix")
+}
+
+/// compare's skip summary lines, as the book's table says them:
+/// `2 echo server, 1 env override`, or `none`.
+fn skip_reasons(out: &str) -> String {
+    const SHORT: &[(&str, &str)] = &[
+        ("echo server", "echo server"),
+        ("env override", "env override"),
+        ("signalled", "signal"),
+        ("reads the request differently", "request read differently"),
+    ];
+    let reasons: Vec<String> = out
+        .lines()
+        .filter_map(|l| l.strip_prefix("NOTE  ")?.split_once(" skipped: "))
+        .filter_map(|(n, why)| {
+            let n = n.strip_suffix(" cases").or(n.strip_suffix(" case"))?;
+            let short = SHORT.iter().find(|(long, _)| why.contains(long));
+            Some(format!("{n} {}", short.map_or(why, |(_, s)| s)))
+        })
+        .collect();
+    match reasons.is_empty() {
+        true => "none".into(),
+        false => reasons.join(", "),
+    }
+}
+
+/// Where the book's sample of `--upto 06` is: the `text` block after this
+/// line in book/src/appendix-compare.md.
+const BOOK_SAMPLE: &str =
+    "<!-- compare --upto 06 against step06; tests/compare.rs checks every line -->";
+
+/// The task's bar: `--upto 06` against step06 replays at least nine in ten
+/// of all the cases recorded for steps 01 to 06 (counted as in
+/// [`recorded_upto`]) and passes; and the sample output in the book is
+/// what a real run prints, line for line (`…` at the end of a line: the
+/// line starts so; a line `…`: lines left out).
+#[test]
+fn upto_06_replays_nine_in_ten_of_the_recorded_cases() {
+    let srv = common::spawn_step("step06");
+    let (code, out) = compare(&["--upto", "06", &srv.addr.to_string()]);
+    assert_eq!(code, Some(0), "{out}");
+    let ((replayed, total), (passed, failed, skipped)) = counts(&out);
+    let step_files = snapshot_files()
+        .iter()
+        .filter(|(s, _)| s.is_some_and(|s| s <= 6))
+        .count();
+    let others = snapshot_files().iter().filter(|(s, _)| s.is_none()).count();
+    assert_eq!(total, step_files + others, "{out}");
+    assert!(replayed * 10 >= total * 9, "{replayed} of {total}:\n{out}");
+    assert_eq!(
+        (passed, failed, skipped),
+        (replayed, 0, total - replayed),
+        "{out}"
+    );
+
+    assert_book_sample(BOOK_SAMPLE, &out);
+}
+
+/// The book's sample after `marker` (the next `text` block) is what this
+/// run printed: every line, in order (`…` at the end of a line: the line
+/// starts so; a line `…`: lines left out; `$ …`: the command).
+fn assert_book_sample(marker: &str, out: &str) {
+    let book = book();
+    let sample = book
+        .split_once(marker)
+        .and_then(|(_, after)| after.split_once("```text\n"))
+        .and_then(|(_, block)| block.split_once("```"))
+        .map(|(block, _)| block)
+        .unwrap_or_else(|| panic!("the book has no sample after {marker}"));
+    let lines: Vec<&str> = out.lines().collect();
+    let mut at = 0;
+    for want in sample.lines().filter(|l| !l.starts_with("$ ") && *l != "…") {
+        let found = match want.strip_suffix('…') {
+            Some(prefix) => lines[at..].iter().position(|l| l.starts_with(prefix)),
+            None => lines[at..].iter().position(|l| *l == want),
+        };
+        let Some(i) = found else {
+            panic!(
+                "the book shows {want:?}, which this run does not print (in order):\n{out}"
+            );
+        };
+        at += i + 1;
+    }
+}
+
+/// A server that forgot chapter 4 (keep-alive): step03, checked as a
+/// step-04 server. The adapted cases say what is wrong.
+#[test]
+fn a_server_without_keep_alive_fails_the_adapted_cases() {
+    let srv = common::spawn_step("step03");
+    let (code, out) = compare(&[
+        "--upto",
+        "04",
+        "--timeout-ms",
+        "3000",
+        &srv.addr.to_string(),
+    ]);
+    assert_eq!(code, Some(1), "{out}");
+    let line = |case: &str| {
+        out.lines()
+            .find(|l| l.contains(case))
+            .unwrap_or_else(|| panic!("no line for {case}:\n{out}"))
+    };
+    assert_eq!(
+        line("step03_router__unknown_path_not_found"),
+        "FAIL  step03_router__unknown_path_not_found  connection: stays open | closed by the server  (adapted: keep-alive)",
+        "{out}"
+    );
+    // What holds at both steps still passes: a parser error closes, a 500
+    // closes, an HTTP/1.0 request closes.
+    for case in [
+        "step02_parse__missing_host",
+        "step03_router__panic_becomes_500",
+    ] {
+        assert!(line(case).starts_with("PASS"), "{out}");
+    }
+    assert!(
+        line("step02_parse__http_1_0_without_host").starts_with("PASS"),
+        "{out}"
+    );
 }
 
 /// A server that gets HTTP wrong in the given way: it reads a request head
@@ -145,6 +371,11 @@ fn a_server_without_content_length_fails_with_reasons() {
     assert!(
         summary.ends_with(" skipped") && summary.contains(" failed"),
         "{out}"
+    );
+    // The book's "Reading the output" shows this run.
+    assert_book_sample(
+        "<!-- compare --step 02 against a 200-to-everything server; tests/compare.rs checks every line -->",
+        &out,
     );
 }
 

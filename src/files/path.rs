@@ -167,8 +167,8 @@ impl PathError {
         use PathError::*;
         match self {
             NotAbsolute | BadEncoding => StatusCode::BAD_REQUEST,
-            EmptySegment | DotSegment | Separator | Control | Hidden | NotPortable | TooLong
-            | OutsideRoot => StatusCode::NOT_FOUND,
+            EmptySegment | DotSegment | Separator | Control | Hidden | NotPortable
+            | TooLong | OutsideRoot => StatusCode::NOT_FOUND,
             Io(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -392,8 +392,8 @@ mod tests {
         fn new(tag: &str) -> Fixture {
             static NEXT: AtomicUsize = AtomicUsize::new(0);
             let n = NEXT.fetch_add(1, Ordering::Relaxed);
-            let base =
-                std::env::temp_dir().join(format!("rawhttp-{tag}-{}-{n}", std::process::id()));
+            let base = std::env::temp_dir()
+                .join(format!("rawhttp-{tag}-{}-{n}", std::process::id()));
             let _ = fs::remove_dir_all(&base);
             fs::create_dir_all(base.join("root/a")).expect("create fixture dirs");
             let fixture = Fixture { base };
@@ -740,7 +740,8 @@ mod tests {
     fn special_files_are_not_found() {
         let fixture = Fixture::new("special");
         let sock = fixture.root().join("sock");
-        let _listener = std::os::unix::net::UnixListener::bind(&sock).expect("bind socket");
+        let _listener =
+            std::os::unix::net::UnixListener::bind(&sock).expect("bind socket");
         assert!(matches!(
             resolve(&fixture.root(), "/sock", &PathPolicy::default()),
             Ok(Resolved::NotFound)
