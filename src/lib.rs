@@ -25,6 +25,7 @@
 //! | [`mime`] | 8 | a file's `Content-Type`, from a hand-written table |
 //! | [`listing`] | 8 | the HTML page listing a directory |
 //! | [`conditional`], [`date`] | 8 | validators (ETag, Last-Modified) and conditional requests (304, 412) |
+//! | [`range`] | 8 | byte ranges: `Range`, `Content-Range`, `multipart/byteranges` |
 //!
 //! Parsing and encoding never touch a socket; only `server` and `conn` do.
 
@@ -45,6 +46,7 @@ pub mod inspect;
 pub mod limits;
 pub mod listing;
 pub mod mime;
+pub mod range;
 pub mod request;
 pub mod response;
 pub mod router;

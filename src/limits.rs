@@ -1,5 +1,5 @@
 //! Every limit the server enforces, in one place (ch02; ch04 adds the
-//! connection timeouts, ch05 the shutdown grace).
+//! connection timeouts, ch05 the shutdown grace, ch07 the range count).
 //!
 //! A server that reads from strangers must decide, for every resource a peer
 //! can make it spend (bytes, time, threads), how much is too much, and what
@@ -145,6 +145,22 @@ pub const THREAD_IDLE_TIMEOUT: Duration = Duration::from_secs(10);
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 // ANCHOR_END: lifetimes
 
+// ANCHOR: ranges
+/// Most range-specs in one `Range` header (ch08, [`crate::range`]). One
+/// more, and the header is ignored: the client gets the whole file with 200
+/// (RFC 9110 §14.2: "A server MAY ignore the Range header field."). RFC 9110
+/// §15.5.17 would also allow a 416 for "an excessive number of small or
+/// overlapping ranges", but ignoring costs no more than a plain GET of the
+/// file, and a client that meant it still gets its bytes. What the cap saves
+/// is the framing of each part (about 80 bytes, RFC 9110 §15.3.7.2) and the
+/// work per spec.
+///
+/// Apache's `MaxRanges` defaults to 200 and also serves the whole file past
+/// it; nginx's `max_ranges` has no limit by default. Browsers and media
+/// players ask for one range; 16 leaves room for document viewers.
+pub const MAX_RANGES: usize = 16;
+// ANCHOR_END: ranges
+
 /// The limits in force for one server, with the defaults above.
 ///
 /// Every field can be set from the environment by [`Limits::from_env`]:
@@ -186,6 +202,8 @@ pub struct Limits {
     pub shutdown_grace: Duration,
     /// See [`THREAD_IDLE_TIMEOUT`].
     pub thread_idle_timeout: Duration,
+    /// See [`MAX_RANGES`].
+    pub max_ranges: usize,
 }
 
 impl Default for Limits {
@@ -208,6 +226,7 @@ impl Default for Limits {
             linger_bytes: LINGER_BYTES,
             shutdown_grace: SHUTDOWN_GRACE,
             thread_idle_timeout: THREAD_IDLE_TIMEOUT,
+            max_ranges: MAX_RANGES,
         }
     }
 }
@@ -284,6 +303,7 @@ impl Limits {
         size("RAWHTTP_LINGER_BYTES", &mut l.linger_bytes)?;
         millis("RAWHTTP_SHUTDOWN_GRACE_MS", &mut l.shutdown_grace)?;
         millis("RAWHTTP_THREAD_IDLE_TIMEOUT_MS", &mut l.thread_idle_timeout)?;
+        size("RAWHTTP_MAX_RANGES", &mut l.max_ranges)?;
         Ok(l)
     }
 }
