@@ -20,6 +20,7 @@
 //! | [`shutdown`] | 5 | graceful shutdown |
 //! | [`transcript`] | appendix | the snapshot transcript format, shared by the tests, the book and `compare` |
 //! | [`chunked`] | 6 | the chunked transfer coding |
+//! | [`multipart`] | 7 | `multipart/form-data` uploads: a streaming parser, file-name sanitizing |
 //!
 //! Parsing and encoding never touch a socket; only `server` and `conn` do.
 
@@ -36,6 +37,7 @@ pub mod error;
 pub mod http1;
 pub mod inspect;
 pub mod limits;
+pub mod multipart;
 pub mod request;
 pub mod response;
 pub mod router;
