@@ -26,6 +26,7 @@
 //! | [`listing`] | 8 | the HTML page listing a directory |
 //! | [`conditional`], [`date`] | 8 | validators (ETag, Last-Modified) and conditional requests (304, 412) |
 //! | [`range`] | 8 | byte ranges: `Range`, `Content-Range`, `multipart/byteranges` |
+//! | [`multipart`] | 8 | `multipart/form-data` uploads: a streaming parser, file-name sanitizing |
 //!
 //! Parsing and encoding never touch a socket; only `server` and `conn` do.
 
@@ -46,6 +47,7 @@ pub mod inspect;
 pub mod limits;
 pub mod listing;
 pub mod mime;
+pub mod multipart;
 pub mod range;
 pub mod request;
 pub mod response;

@@ -1,5 +1,6 @@
 //! Every limit the server enforces, in one place (ch02; ch04 adds the
-//! connection timeouts, ch05 the shutdown grace, ch07 the range count).
+//! connection timeouts, ch05 the shutdown grace, ch08 the range count and
+//! the upload limits).
 //!
 //! A server that reads from strangers must decide, for every resource a peer
 //! can make it spend (bytes, time, threads), how much is too much, and what
@@ -161,6 +162,24 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 pub const MAX_RANGES: usize = 16;
 // ANCHOR_END: ranges
 
+// ANCHOR: uploads
+/// Most bytes in the head of one part of a `multipart/form-data` upload
+/// (ch08): its `Content-Disposition`, `Content-Type` and any other lines,
+/// CRLFs and the empty line included. One more gets 413 (Content Too
+/// Large): a part head is content, not one of the request's header fields,
+/// so not 431. The parser keeps one head line in memory, so this bounds
+/// that too. A browser's part head is about 150 bytes; a 255-byte file
+/// name fits many times over. busboy (Node.js) allows 16 KiB.
+pub const MAX_PART_HEAD: usize = 8 * 1024;
+
+/// Most parts in one `multipart/form-data` upload (ch08): the part one more
+/// gets 413. Each part costs a `PartStart` (its name, file name and type)
+/// and, for the integrator, perhaps a file; without a cap, a body of tiny
+/// parts costs far more than its bytes. Go's `Reader.ReadForm` allows 1000;
+/// 64 fields is a large form.
+pub const MAX_PARTS: usize = 64;
+// ANCHOR_END: uploads
+
 /// The limits in force for one server, with the defaults above.
 ///
 /// Every field can be set from the environment by [`Limits::from_env`]:
@@ -204,6 +223,10 @@ pub struct Limits {
     pub thread_idle_timeout: Duration,
     /// See [`MAX_RANGES`].
     pub max_ranges: usize,
+    /// See [`MAX_PART_HEAD`].
+    pub max_part_head: usize,
+    /// See [`MAX_PARTS`].
+    pub max_parts: usize,
 }
 
 impl Default for Limits {
@@ -227,6 +250,8 @@ impl Default for Limits {
             shutdown_grace: SHUTDOWN_GRACE,
             thread_idle_timeout: THREAD_IDLE_TIMEOUT,
             max_ranges: MAX_RANGES,
+            max_part_head: MAX_PART_HEAD,
+            max_parts: MAX_PARTS,
         }
     }
 }
@@ -304,6 +329,8 @@ impl Limits {
         millis("RAWHTTP_SHUTDOWN_GRACE_MS", &mut l.shutdown_grace)?;
         millis("RAWHTTP_THREAD_IDLE_TIMEOUT_MS", &mut l.thread_idle_timeout)?;
         size("RAWHTTP_MAX_RANGES", &mut l.max_ranges)?;
+        size("RAWHTTP_MAX_PART_HEAD", &mut l.max_part_head)?;
+        size("RAWHTTP_MAX_PARTS", &mut l.max_parts)?;
         Ok(l)
     }
 }
@@ -328,6 +355,25 @@ mod tests {
         assert_eq!(l.max_body_bytes, 4096);
         assert_eq!(l.idle_timeout, Duration::from_millis(250));
         assert_eq!(l.max_headers, MAX_HEADERS);
+    }
+
+    #[test]
+    fn overrides_multipart_limits() {
+        let l = Limits::from_lookup(|v| match v {
+            "RAWHTTP_MAX_PART_HEAD" => Some("512".into()),
+            "RAWHTTP_MAX_PARTS" => Some("3".into()),
+            _ => None,
+        })
+        .expect("valid values");
+        assert_eq!((l.max_part_head, l.max_parts), (512, 3));
+        let bad = Limits::from_lookup(|v| (v == "RAWHTTP_MAX_PARTS").then(|| "0".into()));
+        assert_eq!(
+            bad,
+            Err(BadLimit {
+                var: "RAWHTTP_MAX_PARTS",
+                value: "0".into()
+            })
+        );
     }
 
     #[test]

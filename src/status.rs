@@ -59,6 +59,8 @@ codes! {
     METHOD_NOT_ALLOWED = 405, "Method Not Allowed";
     /// 408: the request did not arrive in time (RFC 9110 §15.5.9).
     REQUEST_TIMEOUT = 408, "Request Timeout";
+    /// 409: the request conflicts with the target's state (RFC 9110 §15.5.10).
+    CONFLICT = 409, "Conflict";
     /// 411 (RFC 9110 §15.5.12).
     LENGTH_REQUIRED = 411, "Length Required";
     /// 412: a precondition of the request did not hold (RFC 9110 §15.5.13).
@@ -67,6 +69,8 @@ codes! {
     CONTENT_TOO_LARGE = 413, "Content Too Large";
     /// 414: the request-target is longer than we accept (RFC 9110 §15.5.15).
     URI_TOO_LONG = 414, "URI Too Long";
+    /// 415: a body in a media type we do not take (RFC 9110 §15.5.16).
+    UNSUPPORTED_MEDIA_TYPE = 415, "Unsupported Media Type";
     /// 416: no range of the request can be served (RFC 9110 §15.5.17).
     RANGE_NOT_SATISFIABLE = 416, "Range Not Satisfiable";
     /// 417: an `Expect` we cannot meet (RFC 9110 §15.5.18).
