@@ -49,6 +49,7 @@ pub fn exe(step: &str) -> &'static str {
         "step04" => env!("CARGO_BIN_EXE_step04"),
         "step05" => env!("CARGO_BIN_EXE_step05"),
         "step06" => env!("CARGO_BIN_EXE_step06"),
+        "step07" => env!("CARGO_BIN_EXE_step07"),
         other => panic!("unknown step binary {other}"),
     }
 }
