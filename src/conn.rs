@@ -16,6 +16,7 @@ use log::debug;
 use crate::http1::{Connection, Options, Want, refusal};
 pub use crate::http1::{End, Handler, Persistence};
 use crate::server::{Conn, Service};
+use crate::trace::Trace;
 
 /// An HTTP/1.1 [`Service`]: a handler, and which protocol features are on.
 pub struct Http<H> {
@@ -104,6 +105,8 @@ struct Driver<'c> {
     write_timeout: Option<Duration>,
     /// Whether our sending side is shut down (the linger has begun).
     shut: bool,
+    /// Every read and write, on stderr, if `RAWHTTP_TRACE=1` (ch02).
+    trace: Trace,
 }
 
 impl<'c> Driver<'c> {
@@ -121,6 +124,7 @@ impl<'c> Driver<'c> {
             read_timeout: None,
             write_timeout: Some(timeout),
             shut: false,
+            trace: Trace::new(conn),
         }
     }
 
@@ -163,10 +167,10 @@ impl<'c> Driver<'c> {
                 },
                 Want::Linger { deadline } => (deadline, self.linger(core, deadline)),
                 Want::Close(end) => {
-                    if end == End::Closed && !self.shut {
+                    if end == End::Closed {
                         // Our FIN goes out now, even while the shutdown table
                         // still holds a second handle to the socket.
-                        let _ = self.stream.shutdown(std::net::Shutdown::Write);
+                        self.shut_write();
                     }
                     return end;
                 }
@@ -214,6 +218,10 @@ impl<'c> Driver<'c> {
         loop {
             match self.stream.read(buf) {
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Ok(n) => {
+                    self.trace.received(buf.get(..n).unwrap_or_default());
+                    return Ok(n);
+                }
                 other => return other,
             }
         }
@@ -229,14 +237,21 @@ impl<'c> Driver<'c> {
         core: &mut Connection,
         deadline: Instant,
     ) -> Result<usize, Missed> {
-        if !self.shut {
-            self.shut = true;
-            let _ = self.stream.shutdown(std::net::Shutdown::Write);
-        }
+        self.shut_write();
         self.read_in(core, deadline).map_err(|missed| match missed {
             Missed::End(_) => Missed::End(End::Closed),
             Missed::Deadline => Missed::Deadline,
         })
+    }
+
+    /// Shut down our sending side, once: the client reads the end of the
+    /// stream after our last byte.
+    fn shut_write(&mut self) {
+        if !self.shut {
+            self.shut = true;
+            let _ = self.stream.shutdown(std::net::Shutdown::Write);
+            self.trace.closed();
+        }
     }
     // ANCHOR_END: linger
 
@@ -280,7 +295,10 @@ impl<'c> Driver<'c> {
             self.arm_write(core.limits().write_timeout, deadline)?;
             match self.stream.write(core.output()) {
                 Ok(0) => return Err(ErrorKind::WriteZero.into()),
-                Ok(n) => core.wrote(n, Instant::now()),
+                Ok(n) => {
+                    self.trace.sent(core.output().get(..n).unwrap_or_default());
+                    core.wrote(n, Instant::now());
+                }
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
                 Err(e) => return Err(e),
             }
@@ -336,6 +354,7 @@ impl<'c> Driver<'c> {
                 // cannot be finished (its length is already announced).
                 return Err(io::Error::new(ErrorKind::UnexpectedEof, "file shrank"));
             }
+            self.trace.sent_file(sent, offset);
             core.file_sent(sent);
         }
     }

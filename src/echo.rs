@@ -11,6 +11,7 @@ use std::net::TcpStream;
 use log::debug;
 
 use crate::server::{Conn, Service};
+use crate::trace::Trace;
 
 /// Echo bytes back until the client closes, stalls past the idle timeout,
 /// or stops reading past the write timeout.
@@ -22,17 +23,23 @@ impl Service for Echo {
         // A client that connects and goes quiet must not hold a thread forever.
         let _ = stream.set_read_timeout(Some(conn.limits().idle_timeout));
         let _ = stream.set_write_timeout(Some(conn.limits().write_timeout));
+        let trace = Trace::new(conn); // RAWHTTP_TRACE=1 shows the bytes (ch02)
         let mut buf = [0u8; 4096];
         loop {
             let n = match stream.read(&mut buf) {
-                Ok(0) => return, // the client closed its side: we are done
                 Ok(n) => n,
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
                 Err(e) => return debug!("conn {}: read: {e}", conn.id()),
             };
-            if let Err(e) = stream.write_all(&buf[..n]) {
+            let got = &buf[..n];
+            trace.received(got);
+            if n == 0 {
+                return; // the client closed its side: we are done
+            }
+            if let Err(e) = stream.write_all(got) {
                 return debug!("conn {}: write: {e}", conn.id());
             }
+            trace.sent(got);
         }
     }
 }

@@ -17,6 +17,7 @@
 //! | [`http1`] | 2 (4–7) | the connection core, sans-I/O: one connection's states, persistence, pipelining, deadlines |
 //! | [`conn`] | 2 (4, 5) | the thread-per-connection driver that runs the core on a socket |
 //! | [`inspect`] | 2 | step02's handler: a report of the parsed request |
+//! | [`trace`] | 2 | the wire trace (`RAWHTTP_TRACE=1`): every read and write, on stderr |
 //! | [`router`], [`demo`] | 3 | routing, and the demo application |
 //! | [`shutdown`] | 5 | graceful shutdown |
 //! | [`transcript`] | appendix | the snapshot transcript format, shared by the tests, the book and `compare` |
@@ -55,4 +56,5 @@ pub mod router;
 pub mod server;
 pub mod shutdown;
 pub mod status;
+pub mod trace;
 pub mod transcript;

@@ -8,7 +8,9 @@
 //! produces and a precedent from a well-known server. [`Limits`] carries the
 //! values at run time, so tests can shrink the timeouts instead of sleeping
 //! for seconds, and operators can tune them with `RAWHTTP_*` environment
-//! variables ([`Limits::from_env`]).
+//! variables ([`Limits::from_env`]). The wire trace's switch rides along
+//! ([`Limits::trace`]): not a limit, but read at the same time, in the same
+//! way.
 
 use std::fmt;
 use std::time::Duration;
@@ -180,11 +182,23 @@ pub const MAX_PART_HEAD: usize = 8 * 1024;
 pub const MAX_PARTS: usize = 64;
 // ANCHOR_END: uploads
 
+// ANCHOR: trace
+/// The most bytes of one read or one write the wire trace shows
+/// (`RAWHTTP_TRACE=1`; ch02, "Watch the wire"). A longer one shows its
+/// first and last `TRACE_BYTES / 2` bytes, around a line that counts the
+/// bytes left out. 2 KiB shows a browser's request head and the demo's
+/// pages whole, while a 1 MiB upload prints a few KiB per read, not the
+/// megabyte. Precedents: strace shows 32 bytes of each buffer (`-s`),
+/// tcpdump 262144 bytes of each packet (`-s`).
+pub const TRACE_BYTES: usize = 2 * 1024;
+// ANCHOR_END: trace
+
 /// The limits in force for one server, with the defaults above.
 ///
 /// Every field can be set from the environment by [`Limits::from_env`]:
 /// sizes as plain numbers (`RAWHTTP_MAX_BODY_BYTES=4096`), durations in
-/// milliseconds (`RAWHTTP_IDLE_TIMEOUT_MS=200`).
+/// milliseconds (`RAWHTTP_IDLE_TIMEOUT_MS=200`), the trace switch as `0` or
+/// `1` (`RAWHTTP_TRACE=1`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
     /// See [`MAX_REQUEST_LINE`].
@@ -227,6 +241,16 @@ pub struct Limits {
     pub max_part_head: usize,
     /// See [`MAX_PARTS`].
     pub max_parts: usize,
+    /// Whether every connection's reads and writes are printed on stderr
+    /// (`RAWHTTP_TRACE=1`; `0` or unset: off; see [`crate::trace`]).
+    ///
+    /// Not a limit but a switch. It is read with the limits because every
+    /// step reads those once at startup, where a bad value stops the
+    /// server, and every driver already has them (`Conn::limits`): so the
+    /// trace works in every step without changing any of them.
+    pub trace: bool,
+    /// See [`TRACE_BYTES`].
+    pub trace_bytes: usize,
 }
 
 impl Default for Limits {
@@ -252,26 +276,42 @@ impl Default for Limits {
             max_ranges: MAX_RANGES,
             max_part_head: MAX_PART_HEAD,
             max_parts: MAX_PARTS,
+            trace: false,
+            trace_bytes: TRACE_BYTES,
         }
     }
 }
 
-/// An environment variable that names a limit but does not hold a valid value.
+/// An environment variable that names a limit (or the trace switch) but
+/// does not hold a valid value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BadLimit {
     /// The variable's name, e.g. `RAWHTTP_IDLE_TIMEOUT_MS`.
     pub var: &'static str,
     /// What it held.
     pub value: String,
+    /// What it should hold: [`BadLimit::NUMBER`] or [`BadLimit::SWITCH`].
+    pub expected: &'static str,
+}
+
+impl BadLimit {
+    /// What a limit must be.
+    pub const NUMBER: &'static str = "a valid limit (a positive whole number)";
+    /// What a switch (`RAWHTTP_TRACE`) must be.
+    pub const SWITCH: &'static str = "a valid switch (0 or 1)";
+
+    fn new(var: &'static str, value: String, expected: &'static str) -> BadLimit {
+        BadLimit {
+            var,
+            value,
+            expected,
+        }
+    }
 }
 
 impl fmt::Display for BadLimit {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}={:?} is not a valid limit (a positive whole number)",
-            self.var, self.value
-        )
+        write!(f, "{}={:?} is not {}", self.var, self.value, self.expected)
     }
 }
 
@@ -280,8 +320,9 @@ impl std::error::Error for BadLimit {}
 impl Limits {
     /// The defaults, overridden by any `RAWHTTP_*` variable that is set.
     ///
-    /// A variable that is set but does not hold a positive whole number is an
-    /// error: a typo in a limit must not silently fall back to the default.
+    /// A variable that is set but does not hold a positive whole number (for
+    /// `RAWHTTP_TRACE`: `0` or `1`) is an error: a typo in a limit must not
+    /// silently fall back to the default.
     pub fn from_env() -> Result<Limits, BadLimit> {
         Self::from_lookup(|var| std::env::var(var).ok())
     }
@@ -294,7 +335,7 @@ impl Limits {
             if let Some(value) = get(var) {
                 *slot = match value.trim().parse::<usize>() {
                     Ok(n) if n > 0 => n,
-                    _ => return Err(BadLimit { var, value }),
+                    _ => return Err(BadLimit::new(var, value, BadLimit::NUMBER)),
                 };
             }
             Ok(())
@@ -305,6 +346,16 @@ impl Limits {
             size(var, &mut ms)?;
             if was_set {
                 *slot = Duration::from_millis(ms as u64);
+            }
+            Ok(())
+        };
+        let switch = |var: &'static str, slot: &mut bool| -> Result<(), BadLimit> {
+            if let Some(value) = get(var) {
+                *slot = match value.trim() {
+                    "0" => false,
+                    "1" => true,
+                    _ => return Err(BadLimit::new(var, value, BadLimit::SWITCH)),
+                };
             }
             Ok(())
         };
@@ -331,6 +382,8 @@ impl Limits {
         size("RAWHTTP_MAX_RANGES", &mut l.max_ranges)?;
         size("RAWHTTP_MAX_PART_HEAD", &mut l.max_part_head)?;
         size("RAWHTTP_MAX_PARTS", &mut l.max_parts)?;
+        switch("RAWHTTP_TRACE", &mut l.trace)?;
+        size("RAWHTTP_TRACE_BYTES", &mut l.trace_bytes)?;
         Ok(l)
     }
 }
@@ -371,7 +424,8 @@ mod tests {
             bad,
             Err(BadLimit {
                 var: "RAWHTTP_MAX_PARTS",
-                value: "0".into()
+                value: "0".into(),
+                expected: BadLimit::NUMBER,
             })
         );
     }
@@ -385,10 +439,33 @@ mod tests {
                 got,
                 Err(BadLimit {
                     var: "RAWHTTP_MAX_HEADERS",
-                    value: bad.into()
+                    value: bad.into(),
+                    expected: BadLimit::NUMBER,
                 }),
                 "value {bad:?}"
             );
         }
+    }
+
+    #[test]
+    fn the_trace_is_off_unless_switched_on() {
+        let trace = |value: &str| {
+            Limits::from_lookup(|v| (v == "RAWHTTP_TRACE").then(|| value.into()))
+                .map(|l| l.trace)
+        };
+        assert!(!Limits::default().trace);
+        assert_eq!(trace("1"), Ok(true));
+        assert_eq!(trace("0"), Ok(false));
+        for bad in ["", "yes", "true", "2", "01"] {
+            let err = trace(bad).expect_err(bad);
+            assert_eq!((err.var, err.expected), ("RAWHTTP_TRACE", BadLimit::SWITCH));
+            assert_eq!(
+                err.to_string(),
+                format!("RAWHTTP_TRACE={bad:?} is not a valid switch (0 or 1)")
+            );
+        }
+        let l =
+            Limits::from_lookup(|v| (v == "RAWHTTP_TRACE_BYTES").then(|| "64".into()));
+        assert_eq!(l.map(|l| l.trace_bytes), Ok(64));
     }
 }

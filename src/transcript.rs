@@ -235,12 +235,13 @@ impl fmt::Display for Step {
     }
 }
 
-// The heading lines, in pieces: `--> client sends (27 bytes)`.
-const SEND: &str = "--> client sends (";
-const EXPECT: &str = "<-- server sends (";
-const BYTES: &str = " bytes)";
-const THEN_CLOSES: &str = ", then closes";
-const CLOSE_WRITE: &str = "--> client closes its sending side";
+// The heading lines, in pieces: `--> client sends (27 bytes)`. The wire
+// trace (`crate::trace`) writes the same headings.
+pub(crate) const SEND: &str = "--> client sends (";
+pub(crate) const EXPECT: &str = "<-- server sends (";
+pub(crate) const BYTES: &str = " bytes)";
+pub(crate) const THEN_CLOSES: &str = ", then closes";
+pub(crate) const CLOSE_WRITE: &str = "--> client closes its sending side";
 
 /// What [`redact_date`] puts in place of the date.
 const REDACTED: &str = "[date]";
