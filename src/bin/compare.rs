@@ -264,6 +264,25 @@ enum App {
     /// earlier step's case asks for (a unit test checks), so the table
     /// does not tell the two apart.
     Demo,
+    /// Step07 on: a directory of files over the demo (`files::Overlay`).
+    /// The demo's routes answer as before wherever the site has no file of
+    /// that name; of the paths earlier cases ask for, only `/` has one (the
+    /// site's `index.html` instead of the demo's page).
+    Site,
+}
+// ANCHOR_END: traits
+
+// ANCHOR: traits_rows
+impl App {
+    /// Whether `now` answers a request that `self` accepted differently:
+    /// another application, except that the site leaves the demo's routes
+    /// alone but for `/`.
+    fn answers_differently(self, now: App, seen: &Seen) -> bool {
+        match (self, now) {
+            (App::Demo, App::Site) => seen.root,
+            (was, now) => was != now,
+        }
+    }
 }
 
 /// The row for step `n`. Step05 adds graceful shutdown, which only a
@@ -276,7 +295,8 @@ const fn traits(n: u8) -> Traits {
         2 => (App::Report, false, false),
         3 => (App::Demo, false, false),
         4 | 5 => (App::Demo, true, false),
-        _ => (App::Demo, true, true),
+        6 => (App::Demo, true, true),
+        _ => (App::Site, true, true),
     };
     Traits {
         app,
@@ -285,7 +305,7 @@ const fn traits(n: u8) -> Traits {
         expect: ch06,
     }
 }
-// ANCHOR_END: traits
+// ANCHOR_END: traits_rows
 
 /// What a step's request layer makes of one request, before any
 /// application sees it.
@@ -323,6 +343,8 @@ struct Seen {
     wants_close: bool,
     /// HTTP/1.1 with `Expect: 100-continue` (HTTP/1.0 ignores it).
     expects_continue: bool,
+    /// The request's path is `/` (see [`App::Site`]).
+    root: bool,
 }
 
 impl Seen {
@@ -377,6 +399,7 @@ fn read_request(bytes: &[u8], traits: Traits, limits: &Limits) -> (Seen, Option<
         http10: false,
         wants_close: false,
         expects_continue: false,
+        root: false,
     };
     let (request, head_len) = match parse_head(bytes, limits) {
         Ok(Status::Complete(parsed)) => parsed,
@@ -388,6 +411,7 @@ fn read_request(bytes: &[u8], traits: Traits, limits: &Limits) -> (Seen, Option<
     };
     let http11 = request.version == Version::Http11;
     seen.http10 = !http11;
+    seen.root = request.path() == "/";
     seen.wants_close = request.has_token("connection", "close")
         || (!http11 && !request.has_token("connection", "keep-alive"));
     let expectations: Vec<&[u8]> = request
@@ -657,7 +681,8 @@ fn plan(t: &Transcript, step: u8, target: u8, exact: bool) -> Plan {
                 return Plan::Skip(Skip::VerdictChanged, why);
             }
         }
-        let app_answers = b.reading == Reading::Accepted && was.app != now.app;
+        let app_answers =
+            b.reading == Reading::Accepted && was.app.answers_differently(now.app, b);
         if app_answers {
             adapts.push(Adapt::AppAnswers);
         }
@@ -2097,9 +2122,18 @@ mod tests {
         assert_eq!(traits(5), traits(4), "step05 adds shutdown: no replay rule");
         assert!(traits(6).chunked && traits(6).expect);
         assert_eq!(
+            traits(7).app,
+            App::Site,
+            "step07 serves files over the demo"
+        );
+        assert_eq!(
+            (traits(7).keep_alive, traits(7).chunked, traits(7).expect),
+            (true, true, true)
+        );
+        assert_eq!(
+            traits(8),
             traits(7),
-            traits(6),
-            "later steps are step06 until a row changes"
+            "later steps are step07 until a row changes"
         );
     }
 

@@ -141,6 +141,9 @@ impl Site {
             "POST" if self.takes_post(request) => return Some(self.post(request)),
             _ => {}
         }
+        if !request.path().starts_with('/') {
+            return None; // `OPTIONS *`, CONNECT: about no file
+        }
         let (dir, path) = self.mount(request.path());
         let found = match path::resolve(dir, path, &self.policy) {
             Ok(Resolved::NotFound) => return None,
@@ -208,9 +211,13 @@ impl Site {
                 Response::file(StatusCode::OK, content_type, FileBody::whole(file, len))
             }
             RangeAnswer::Satisfiable(ranges) => partial(file, len, content_type, ranges),
+            // No validators and no freshness: a 416 is about the request,
+            // and a cache must not keep it for the URL (RFC 9111 §3).
             RangeAnswer::Unsatisfiable => {
-                Response::error(StatusCode::RANGE_NOT_SATISFIABLE)
-                    .with_header("Content-Range", range::unsatisfied_range(len))
+                let unsatisfied = range::unsatisfied_range(len);
+                return Response::error(StatusCode::RANGE_NOT_SATISFIABLE)
+                    .with_header("Content-Range", unsatisfied)
+                    .with_header("Accept-Ranges", "bytes");
             }
         };
         validators
@@ -363,6 +370,9 @@ impl Site {
     fn claims(&self, request: &Request<'_>) -> bool {
         if self.takes_put(request) || self.takes_post(request) {
             return true;
+        }
+        if !request.path().starts_with('/') {
+            return false;
         }
         let (dir, path) = self.mount(request.path());
         match path::resolve(dir, path, &self.policy) {

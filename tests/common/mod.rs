@@ -68,6 +68,13 @@ pub fn spawn_step_with(step: &str, env: &[(&str, &str)]) -> Server {
     for (name, value) in env {
         note_for_replay(&format!("env: {name}={value}"));
     }
+    spawn_step_quietly(step, env)
+}
+
+/// Like [`spawn_step_with`], without noting `env` in the snapshots: for
+/// variables that say *where* (a copy of the demo site, an upload folder),
+/// so that a replay against a server with the defaults still holds.
+pub fn spawn_step_quietly(step: &str, env: &[(&str, &str)]) -> Server {
     let mut cmd = Command::new(exe(step));
     cmd.env("ADDR", "127.0.0.1:0")
         .env("RUST_LOG", "debug")
