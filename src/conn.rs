@@ -331,11 +331,10 @@ impl<'c> Driver<'c> {
     }
 
     // ANCHOR: send_file
-    /// Send the range of a file the core names. `io::copy` from a `File` to
-    /// a `TcpStream` is `sendfile(2)` on Linux: the kernel moves the bytes
-    /// from the page cache to the socket, never through this process
-    /// (chapter 7). A chunk at a time, so the deadline is checked between
-    /// chunks even when the client keeps taking a little.
+    /// Send the range of a file the core names with `sendfile(2)`: the
+    /// kernel moves the bytes from the page cache to the socket, never
+    /// through this process (chapter 8). A chunk at a time, so the deadline
+    /// is checked between chunks even when the client keeps taking a little.
     fn send_file(
         &mut self,
         core: &mut Connection,
@@ -343,12 +342,24 @@ impl<'c> Driver<'c> {
     ) -> io::Result<()> {
         loop {
             self.arm_write(core.limits().write_timeout, deadline)?;
-            let Some((mut file, offset, left)) = core.file_range() else {
+            let Some((file, offset, left)) = core.file_range() else {
                 return Ok(());
             };
-            file.seek(SeekFrom::Start(offset))?;
+            let chunk = usize::try_from(left.min(SEND_FILE_CHUNK)).unwrap_or(usize::MAX);
+            let mut at = offset;
             let sent =
-                io::copy(&mut file.take(left.min(SEND_FILE_CHUNK)), &mut self.stream)?;
+                match rustix::fs::sendfile(&self.stream, file, Some(&mut at), chunk) {
+                    Ok(sent) => sent as u64,
+                    Err(e) if e == rustix::io::Errno::INTR => continue,
+                    // A file system that cannot: copy through a buffer instead.
+                    Err(e)
+                        if e == rustix::io::Errno::INVAL
+                            || e == rustix::io::Errno::NOSYS =>
+                    {
+                        copy_range(file, offset, chunk, &mut self.stream)?
+                    }
+                    Err(e) => return Err(e.into()),
+                };
             if sent == 0 {
                 // The file is shorter than when it was opened: the response
                 // cannot be finished (its length is already announced).
@@ -361,8 +372,21 @@ impl<'c> Driver<'c> {
     // ANCHOR_END: send_file
 }
 
-/// The most bytes of a file sent in one `io::copy` (see `send_file`).
+/// The most bytes of a file sent in one `sendfile` (see `send_file`).
 const SEND_FILE_CHUNK: u64 = 256 * 1024;
+
+/// `len` bytes of `file` from `offset` to `out`, through a buffer: for
+/// files `sendfile` cannot read.
+fn copy_range(
+    file: &std::fs::File,
+    offset: u64,
+    len: usize,
+    out: &mut TcpStream,
+) -> io::Result<u64> {
+    let mut file = file;
+    file.seek(SeekFrom::Start(offset))?;
+    io::copy(&mut file.take(len as u64), out)
+}
 
 /// Why a read brought no bytes.
 enum Missed {
