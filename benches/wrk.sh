@@ -19,6 +19,11 @@
 #
 # Scenarios: keep-alive at 50 and 256 connections; `Connection: close`
 # (a TCP connection per request); 16 requests pipelined per write.
+#
+# MODE=files (with STEP=step07) measures static files instead, both servers
+# serving the same generated folder (nginx with sendfile and
+# open_file_cache): a 1 KiB file and a 1 MiB file with keep-alive at 50
+# connections, and a 304 revalidation of the 1 KiB file (If-Modified-Since).
 # Access logging is off on both sides (RUST_LOG=warn, `access_log off`).
 set -euo pipefail
 
@@ -28,6 +33,7 @@ STEP=${STEP:-step04}         # which step binary to measure
 SERVER_CPU=${SERVER_CPU:-0}  # the core both servers run on
 WRK_CPU=${WRK_CPU:-1}        # the core wrk runs on
 PIPELINE=${PIPELINE:-16}     # requests per write in the pipelined scenario
+MODE=${MODE:-plaintext}      # plaintext, or files (STEP=step07)
 
 cd "$(dirname "$0")/.."
 BENCHES=$PWD/benches
@@ -85,9 +91,20 @@ wait_listening() {
   return 1
 }
 
+# The folder both servers serve in MODE=files: 1 KiB and 1 MiB of random
+# bytes, with an mtime in the past (so both send a strong Last-Modified).
+SITE=$WORK/site
+mkdir -p "$SITE" "$WORK/uploads"
+head -c 1024 /dev/urandom >"$SITE/1k.bin"
+head -c 1048576 /dev/urandom >"$SITE/1m.bin"
+touch -d '2025-01-01 00:00:00 UTC' "$SITE/1k.bin" "$SITE/1m.bin"
+# nginx's workers run as an unprivileged user: let them in (mktemp made 0700).
+chmod a+rx "$WORK" "$SITE" && chmod a+r "$SITE"/*
+
 # Ours: port 0, the port read back from its one stdout line.
 start_ours() { # binary, name; sets PID and PORT
-  ADDR=127.0.0.1:0 RUST_LOG=warn "${PIN_SERVER[@]}" "$1" >"$WORK/$2.out" 2>"$WORK/$2.err" &
+  ADDR=127.0.0.1:0 RUST_LOG=warn ROOT=$SITE UPLOADS=$WORK/uploads \
+    "${PIN_SERVER[@]}" "$1" >"$WORK/$2.out" 2>"$WORK/$2.err" &
   PID=$! PORT=
   for _ in $(seq 100); do
     PORT=$(sed -n 's|^listening on http://127\.0\.0\.1:\([0-9]*\)$|\1|p' "$WORK/$2.out")
@@ -125,6 +142,13 @@ http {
     scgi_temp_path $WORK/nginx/scgi;
     server {
         listen 127.0.0.1:$port;
+        location / {
+            root $SITE;
+            sendfile on;
+            tcp_nopush on;
+            open_file_cache max=1000 inactive=60s;
+            open_file_cache_valid 60s;
+        }
         location = /plaintext {
             default_type text/plain;
             return 200 "Hello, world!";
@@ -174,7 +198,7 @@ run_wrk() {
   local port=$1 conns=$2; shift 2
   local out
   out=$(timeout $((DURATION + 30)) "${PIN_WRK[@]}" wrk -t1 -c"$conns" -d"${DURATION}s" --latency \
-    "http://127.0.0.1:$port/plaintext" "$@") || { say "wrk failed: $out" >&2; echo "0 0"; return; }
+    "http://127.0.0.1:$port$URL_PATH" "$@") || { say "wrk failed: $out" >&2; echo "0 0"; return; }
   grep -E 'Socket errors|Non-2xx' <<<"$out" | sed 's/^/      wrk: /' >&2 || true
   awk '
     / requests in / { n = $1 }
@@ -190,6 +214,13 @@ run_wrk() {
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 # name | connections | wrk arguments | rps target | p99 target (x nginx, or -)
+LAST_MODIFIED="Wed, 01 Jan 2025 00:00:00 GMT"
+# name | path | connections | wrk arguments | rps target | p99 target
+FILE_SCENARIOS=(
+  "1 KiB file, keep-alive, 50 connections|/1k.bin|50||0.8|-"
+  "1 MiB file, keep-alive, 50 connections|/1m.bin|50||0.9|-"
+  "304 revalidation, 50 connections|/1k.bin|50|-H|If-Modified-Since: $LAST_MODIFIED|-|-"
+)
 SCENARIOS=(
   "keep-alive, 50 connections|50||0.55|2"
   "keep-alive, 256 connections|256||-|-"
@@ -198,13 +229,19 @@ SCENARIOS=(
 )
 
 say "load before: $(cut -d' ' -f1-3 /proc/loadavg) (1, 5, 15 min)"
-say "$ROUNDS rounds x ${DURATION}s per server per scenario; GET /plaintext on 127.0.0.1"
+say "$ROUNDS rounds x ${DURATION}s per server per scenario ($MODE); 127.0.0.1"
 say "ours: $STEP on :$OURS_PORT   nginx $("$NGINX" -v 2>&1 | sed 's|.*/||') on :$NGINX_PORT"
 [[ -n ${BASE_PID:-} ]] && say "base: $BASELINE_BIN on :$BASE_PORT"
 summary=()
+if [[ $MODE == files ]]; then
+  SCENARIOS=("${FILE_SCENARIOS[@]}")
+else
+  SCENARIOS=("${SCENARIOS[@]/|/|/plaintext|}") # each gets the path /plaintext
+fi
 for scenario in "${SCENARIOS[@]}"; do
   IFS='|' read -r -a f <<<"$scenario"
-  name=${f[0]} conns=${f[1]}
+  name=${f[0]} URL_PATH=${f[1]} f=("${f[0]}" "${f[@]:2}")
+  conns=${f[1]}
   rps_target=${f[-2]} p99_target=${f[-1]}
   args=("${f[@]:2:${#f[@]}-4}")
   [[ ${args[0]:-} == "" ]] && args=()

@@ -182,6 +182,19 @@ pub const MAX_PART_HEAD: usize = 8 * 1024;
 pub const MAX_PARTS: usize = 64;
 // ANCHOR_END: uploads
 
+// ANCHOR: file_cache
+/// Most bytes of small files step07 keeps in memory (ch08, `files::cache`).
+/// Past it, the least recently used file is dropped first. nginx's
+/// `open_file_cache` keeps descriptors and `stat` results, not bytes (it
+/// leaves those to the page cache); keeping the bytes too saves us the
+/// path resolution, the open and the close of every hit.
+pub const FILE_CACHE_BYTES: usize = 8 * 1024 * 1024;
+
+/// The largest file the cache keeps (ch08): bigger ones are always sent from
+/// the file by `sendfile`, where the copy into the socket is the kernel's.
+pub const FILE_CACHE_MAX_FILE: usize = 64 * 1024;
+// ANCHOR_END: file_cache
+
 // ANCHOR: trace
 /// The most bytes of one read or one write the wire trace shows
 /// (`RAWHTTP_TRACE=1`; ch02, "Watch the wire"). A longer one shows its
@@ -237,6 +250,10 @@ pub struct Limits {
     pub thread_idle_timeout: Duration,
     /// See [`MAX_RANGES`].
     pub max_ranges: usize,
+    /// See [`FILE_CACHE_BYTES`].
+    pub file_cache_bytes: usize,
+    /// See [`FILE_CACHE_MAX_FILE`].
+    pub file_cache_max_file: usize,
     /// See [`MAX_PART_HEAD`].
     pub max_part_head: usize,
     /// See [`MAX_PARTS`].
@@ -274,6 +291,8 @@ impl Default for Limits {
             shutdown_grace: SHUTDOWN_GRACE,
             thread_idle_timeout: THREAD_IDLE_TIMEOUT,
             max_ranges: MAX_RANGES,
+            file_cache_bytes: FILE_CACHE_BYTES,
+            file_cache_max_file: FILE_CACHE_MAX_FILE,
             max_part_head: MAX_PART_HEAD,
             max_parts: MAX_PARTS,
             trace: false,
@@ -380,6 +399,8 @@ impl Limits {
         millis("RAWHTTP_SHUTDOWN_GRACE_MS", &mut l.shutdown_grace)?;
         millis("RAWHTTP_THREAD_IDLE_TIMEOUT_MS", &mut l.thread_idle_timeout)?;
         size("RAWHTTP_MAX_RANGES", &mut l.max_ranges)?;
+        size("RAWHTTP_FILE_CACHE_BYTES", &mut l.file_cache_bytes)?;
+        size("RAWHTTP_FILE_CACHE_MAX_FILE", &mut l.file_cache_max_file)?;
         size("RAWHTTP_MAX_PART_HEAD", &mut l.max_part_head)?;
         size("RAWHTTP_MAX_PARTS", &mut l.max_parts)?;
         switch("RAWHTTP_TRACE", &mut l.trace)?;

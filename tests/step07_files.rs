@@ -344,3 +344,23 @@ fn a_large_file_keeps_memory_flat() {
     );
     eprintln!("RSS {before} kB before, {after} kB after sending 1 GiB");
 }
+
+/// Small files are kept in memory after their first GET; a file that
+/// changes (another length or mtime) is read again, never served stale.
+#[test]
+fn a_cached_file_that_changes_is_served_new() {
+    let site = Fixture::new();
+    let srv = site.spawn();
+    let get =
+        || srv.exchange(b"GET /app.js HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    let first = get();
+    assert_eq!(get(), first, "the second answer (from memory) is the same");
+    fs::write(Path::new(&site.root()).join("app.js"), "// changed\n")
+        .expect("edit the file");
+    let third = get();
+    assert!(
+        third.ends_with("// changed\\n\n"),
+        "the new content:\n{third}"
+    );
+    assert!(third.contains("Content-Length: 11\\r\\n"), "{third}");
+}

@@ -8,6 +8,7 @@
 //! ([`crate::range`]), bodies sent from the file, and uploads ([`upload`],
 //! [`crate::multipart`]).
 
+pub mod cache;
 pub mod path;
 pub mod site;
 mod upload;

@@ -16,13 +16,15 @@
 //! ```
 
 use std::fs::{self, File, Metadata};
-use std::io::{self, Write as _};
+use std::io::{self, Read as _, Seek as _, Write as _};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use log::error;
 
+use super::cache::{self, Cached, FileCache};
 use super::path::{self, PathError, PathPolicy, Resolved};
 use crate::conditional::{self, Validators};
 use crate::http1::Handler;
@@ -40,6 +42,8 @@ pub const UPLOADS_URL: &str = "/files/";
 /// A directory served over HTTP. See the module docs for what it answers.
 #[derive(Debug, Clone)]
 pub struct Site {
+    /// Small files served lately (see [`super::cache`]); shared by clones.
+    cache: Arc<FileCache>,
     root: PathBuf,
     policy: PathPolicy,
     /// Answer a directory without `index.html` with a listing (else 404).
@@ -56,7 +60,9 @@ impl Site {
     /// Serve the files under `root`, with listings on, one hour of
     /// `max-age`, no hidden files, no symlinks out of the root, no uploads.
     pub fn new(root: impl Into<PathBuf>, limits: Limits) -> Site {
+        let cache = FileCache::new(limits.file_cache_bytes, limits.file_cache_max_file);
         Site {
+            cache: Arc::new(cache),
             root: root.into(),
             policy: PathPolicy::default(),
             listing: true,
@@ -144,6 +150,9 @@ impl Site {
         if !request.path().starts_with('/') {
             return None; // `OPTIONS *`, CONNECT: about no file
         }
+        if let Some(hit) = self.cached(request) {
+            return Some(hit);
+        }
         let (dir, path) = self.mount(request.path());
         let found = match path::resolve(dir, path, &self.policy) {
             Ok(Resolved::NotFound) => return None,
@@ -207,6 +216,10 @@ impl Site {
         };
         let content_type = mime::content_type(path);
         let response = match self.range(request, len, &validators, now) {
+            RangeAnswer::Ignore if self.cache.fits(len) => {
+                self.remember(request, path, metadata, &file);
+                Response::file(StatusCode::OK, content_type, FileBody::whole(file, len))
+            }
             RangeAnswer::Ignore => {
                 Response::file(StatusCode::OK, content_type, FileBody::whole(file, len))
             }
@@ -220,13 +233,61 @@ impl Site {
                     .with_header("Accept-Ranges", "bytes");
             }
         };
-        validators
-            .add_fields(response)
-            .with_header("Cache-Control", cache)
-            .with_header("Accept-Ranges", "bytes")
-            .with_header("X-Content-Type-Options", "nosniff")
+        file_fields(response, &validators, cache)
     }
     // ANCHOR_END: file
+
+    // ANCHOR: cached
+    /// A GET or HEAD without `Range` for a small file served lately, and
+    /// unchanged since (same length and mtime: one `stat`), answered from
+    /// memory: 304 or 412 as for any file, else 200 with the bytes.
+    fn cached(&self, request: &Request<'_>) -> Option<Response> {
+        let get = matches!(request.method, "GET" | "HEAD");
+        if !get || request.header("range").is_some() {
+            return None;
+        }
+        let hit = self.cache.get(request.path())?;
+        let Some(metadata) = cache::unchanged(&hit, &hit.path) else {
+            self.cache.remove(request.path());
+            return None;
+        };
+        let now = unix_now();
+        let (secs, nanos) = hit.mtime;
+        let validators = Validators::for_file(metadata.len(), secs, nanos, now);
+        let cache = self.cache_control(&hit.path);
+        let precondition = conditional::evaluate(request, &validators, now);
+        if let Some(answer) = precondition.response(&validators, Some(&cache)) {
+            return Some(answer);
+        }
+        let content_type = mime::content_type(&hit.path);
+        let response = Response::bytes(StatusCode::OK, content_type, hit.bytes.to_vec());
+        Some(file_fields(response, &validators, cache))
+    }
+
+    /// Keep a small file's bytes for the next request for `request`'s path.
+    fn remember(
+        &self,
+        request: &Request<'_>,
+        path: &Path,
+        metadata: &Metadata,
+        file: &File,
+    ) {
+        let mut bytes = Vec::with_capacity(usize::try_from(metadata.len()).unwrap_or(0));
+        let mut reader = file;
+        if reader.read_to_end(&mut bytes).is_err() || bytes.len() as u64 != metadata.len()
+        {
+            return; // changing under us: not worth keeping
+        }
+        let _ = reader.seek(io::SeekFrom::Start(0));
+        let entry = Cached {
+            path: path.to_path_buf(),
+            len: metadata.len(),
+            mtime: mtime(metadata),
+            bytes: bytes.into(),
+        };
+        self.cache.insert(request.path(), entry);
+    }
+    // ANCHOR_END: cached
 
     // ANCHOR: range
     /// What the request's `Range` asks for. Only a GET has ranges (RFC 9110
@@ -383,6 +444,16 @@ impl Site {
     }
 }
 
+/// The fields every 200 or 206 of a file carries: its validators, how long
+/// it may be cached, that ranges are welcome, and no type sniffing.
+fn file_fields(response: Response, validators: &Validators, cache: String) -> Response {
+    validators
+        .add_fields(response)
+        .with_header("Cache-Control", cache)
+        .with_header("Accept-Ranges", "bytes")
+        .with_header("X-Content-Type-Options", "nosniff")
+}
+
 /// The value of the only field line named `name`; `None` if there is none
 /// or more than one.
 fn single<'b>(request: &Request<'b>, name: &str) -> Option<&'b [u8]> {
@@ -471,7 +542,7 @@ fn unix_now() -> u64 {
 
 /// A file's modification time: seconds and nanoseconds since the epoch (a
 /// time before it, or none, counts as the epoch itself).
-fn mtime(metadata: &Metadata) -> (u64, u32) {
+pub(super) fn mtime(metadata: &Metadata) -> (u64, u32) {
     metadata
         .modified()
         .ok()
