@@ -28,12 +28,27 @@ impl Service for Echo {
                 Ok(0) => return, // the client closed its side: we are done
                 Ok(n) => n,
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                // A read timeout is reported as WouldBlock (or TimedOut):
+                // say what happened, not how the OS spells it.
+                Err(e) if timed_out(&e) => {
+                    return debug!("conn {}: idle timeout", conn.id());
+                }
                 Err(e) => return debug!("conn {}: read: {e}", conn.id()),
             };
-            if let Err(e) = stream.write_all(&buf[..n]) {
-                return debug!("conn {}: write: {e}", conn.id());
+            match stream.write_all(&buf[..n]) {
+                Ok(()) => {}
+                Err(e) if timed_out(&e) => {
+                    return debug!("conn {}: write timeout", conn.id());
+                }
+                Err(e) => return debug!("conn {}: write: {e}", conn.id()),
             }
         }
     }
+}
+
+/// Whether `e` is a socket timeout firing: `set_read_timeout` and
+/// `set_write_timeout` report it as `WouldBlock` on Unix, `TimedOut` on Windows.
+fn timed_out(e: &std::io::Error) -> bool {
+    matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut)
 }
 // ANCHOR_END: echo
