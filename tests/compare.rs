@@ -1,6 +1,7 @@
-//! `compare` (issue 7), run as a real process: every step binary passes its
-//! own and the earlier steps' applicable cases; deliberately wrong servers
-//! fail with messages that say what is wrong. Every wait is bounded.
+//! `compare` (the book's appendix "Check your own server"), run as a real
+//! process: every step binary passes its own and the earlier steps'
+//! applicable cases; deliberately wrong servers fail with messages that say
+//! what is wrong. Every wait is bounded.
 mod common;
 
 use std::io::{Read, Write};
@@ -311,8 +312,8 @@ fn hostile(case: &'static str, answer: &str, reason: &'static str) -> Hostile {
     }
 }
 
-/// Regression (review defect 8): compare reads bytes from servers it does
-/// not trust. Absurd sizes and endless bodies are a FAIL (exit 1) that
+/// Regression: compare reads bytes from servers it does not trust.
+/// Absurd sizes and endless bodies are a FAIL (exit 1) that
 /// names the problem, found at once: not a panic (exit 101, which the
 /// chunk sizes were: `end + 2` overflowed), not a wait until the time
 /// limit, and not memory without bound. Each case is replayed once with

@@ -387,7 +387,7 @@ fn under_load_no_response_is_cut() {
     }
 }
 
-/// The "done when": Ctrl-C (SIGINT) while a client waits for
+/// What ch05 "Run it" shows: Ctrl-C (SIGINT) while a client waits for
 /// `/slow`; the client gets its answer and the process exits 0.
 #[test]
 fn sigint_drains_like_sigterm() {

@@ -17,8 +17,9 @@
 //!
 //! Bytes are escaped so the file is plain ASCII: `\r`, `\n`, `\t`, `\\` and
 //! `\xNN`; each `\n` byte also ends the line in the file. The `Date` value
-//! in a response head is the only thing redacted. `compare` (issue 7) and the
-//! book read this format back, so the rules here are a contract.
+//! in a response head is the only thing redacted. `compare`
+//! (src/bin/compare.rs) and the book read this format back, so the rules
+//! here are a contract.
 #![allow(dead_code)] // each test file uses a different part of the harness
 
 use std::cell::RefCell;
