@@ -149,6 +149,88 @@ fn a_server_without_content_length_fails_with_reasons() {
     );
 }
 
+/// A first server, as a learner might write it after chapter 3: it
+/// routes, but forgets `Content-Length` on its greetings and `Allow` on
+/// its 405, and shouts its reason phrases. It reads one request head,
+/// answers it, and closes.
+fn first_server() -> SocketAddr {
+    fn answer(request_line: &str) -> String {
+        let date = "Date: Sun, 06 Nov 1994 08:49:37 GMT";
+        let plain = "Server: rawhttp\r\nContent-Type: text/plain; charset=utf-8";
+        let mut words = request_line.split(' ');
+        let (method, path) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
+        match (method, path.strip_prefix("/hello/")) {
+            ("GET", Some(name)) => format!(
+                "HTTP/1.1 200 OK\r\n{date}\r\n{plain}\r\nConnection: close\r\n\r\n\
+                 Hello, {name}!\n"
+            ),
+            ("GET", None) if path == "/plaintext" => format!(
+                "HTTP/1.1 200 OK\r\n{date}\r\n{plain}\r\nContent-Length: 13\r\n\
+                 Cache-Control: max-age=60\r\nConnection: close\r\n\r\nHello, world!"
+            ),
+            ("DELETE", _) => format!(
+                "HTTP/1.1 405 Method Not Allowed\r\n{date}\r\n{plain}\r\n\
+                 Content-Length: 23\r\nConnection: close\r\n\r\n405 Method Not Allowed\n"
+            ),
+            _ => format!(
+                "HTTP/1.1 404 NOT FOUND\r\n{date}\r\n{plain}\r\n\
+                 Content-Length: 14\r\nConnection: close\r\n\r\n404 Not Found\n"
+            ),
+        }
+    }
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("local addr");
+    thread::spawn(move || {
+        for mut stream in listener.incoming().map_while(Result::ok) {
+            thread::spawn(move || {
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(1)));
+                let mut got = Vec::new();
+                let mut buf = [0u8; 4096];
+                while !got.windows(4).any(|w| w == b"\r\n\r\n") && got.len() < 64 * 1024 {
+                    match stream.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => got.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let head = String::from_utf8_lossy(&got);
+                let line = head.split("\r\n").next().unwrap_or_default();
+                let _ = stream.write_all(answer(line).as_bytes());
+            });
+        }
+    });
+    addr
+}
+
+/// The lines the book's appendix "Check your own server" shows, from a
+/// real run: `compare --step 03` against [`first_server`].
+#[test]
+fn the_appendix_sample_output_is_real() {
+    let addr = first_server().to_string();
+    let (code, out) = compare(&["--step", "03", "--timeout-ms", "3000", &addr]);
+    assert_eq!(code, Some(1), "{out}");
+    let first = out.lines().next().unwrap_or_default();
+    assert!(
+        first.starts_with("replaying 21 cases from ")
+            && first.ends_with(" (each line: expected | got)"),
+        "{out}"
+    );
+    for line in [
+        "PASS  step03_router__plaintext",
+        "FAIL  step03_router__absolute_form_target  status code: HTTP/1.1 200 OK | HTTP/1.1 404 NOT FOUND",
+        "FAIL  step03_router__hello_name  framing: Content-Length: 12 | no Content-Length (body runs until close)",
+        "NOTE  step03_router__unknown_path_not_found  reason phrase: Not Found | NOT FOUND",
+        "FAIL  step03_router__wrong_method_gets_405_with_allow  required field: Allow: … | (missing)",
+    ] {
+        assert!(out.lines().any(|l| l == line), "no line {line:?}:\n{out}");
+    }
+    assert_eq!(out.lines().last(), Some("2 passed, 19 failed"), "{out}");
+    // The walk-through's second line: with keep-alive, the same mistake.
+    let (_, out) = compare(&["--step", "04", "--timeout-ms", "3000", &addr]);
+    let line = "FAIL  step04_keep_alive__two_requests_one_connection  framing: \
+                Content-Length: 10 | no Content-Length (body runs until close)";
+    assert!(out.lines().any(|l| l == line), "no line {line:?}:\n{out}");
+}
+
 #[test]
 fn a_server_that_never_closes_fails_in_bounded_time() {
     // A well-formed 400, but the connection stays open: a client that waits
@@ -328,7 +410,9 @@ fn hostile_sizes_and_endless_bodies_fail_at_once_with_reasons() {
         hostile(
             "chunk_size_ffffffffffffffec",
             &format!("{CHUNKED}ffffffffffffffec\r\n"),
-            "| chunk size ffffffffffffffec",
+            // The whole reason, as the book's appendix shows it.
+            "response: at most 2 MiB per response (compare reads no more) \
+             | chunk size ffffffffffffffec",
         ),
         // After one good chunk (at = 25): at + size = 2^64 - 1, then + 2.
         hostile(

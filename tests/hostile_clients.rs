@@ -128,6 +128,8 @@ fn connects_and_sends_nothing_is_closed_quietly() {
         "closed after {:?}, before the idle timeout",
         started.elapsed()
     );
+    // The debug line ch04 tells you to look for.
+    srv.wait_for_log("conn 0 ended: IdleTimeout after 0 requests");
     still_serves(&srv);
 }
 

@@ -262,3 +262,27 @@ fn reconnecting_right_after_a_last_response_is_not_refused() {
     let t = second.transcript();
     assert!(t.contains("HTTP/1.1 200 OK"), "{t}");
 }
+
+/// The appendix "Limits and their defaults": a typo in a limit stops the
+/// server at startup, with this message, instead of falling back to the
+/// default.
+#[test]
+fn a_typo_in_a_limit_is_an_error_at_startup() {
+    let out = std::process::Command::new(common::exe("step04"))
+        .env("ADDR", "127.0.0.1:0")
+        .env("RAWHTTP_IDLE_TIMEOUT_MS", "5s")
+        .env("RUST_BACKTRACE", "0")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run step04");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(
+        stderr.lines().next(),
+        Some(
+            r#"Error: RAWHTTP_IDLE_TIMEOUT_MS="5s" is not a valid limit (a positive whole number)"#
+        ),
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty(), "it must not say it is listening");
+}
