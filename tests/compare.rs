@@ -73,6 +73,7 @@ fn every_step_passes_its_own_and_the_earlier_cases() {
             })
         })
         .collect();
+    let mut book = Vec::new();
     for run in runs {
         let (n, code, out) = run.join().expect("a step's run panicked");
         let summary = out.lines().last().unwrap_or_default();
@@ -81,7 +82,43 @@ fn every_step_passes_its_own_and_the_earlier_cases() {
             "step{n:02}:\n{out}"
         );
         assert_eq!(code, Some(0), "step{n:02}:\n{out}");
+        book.push((n, summary.to_string()));
     }
+    // Each chapter's "Check your server" shows the last line of this very
+    // run against its step (chapter 7, which has no step, shows step 6's).
+    let mut stale = Vec::new();
+    for (n, summary) in book {
+        let chapters: &[u8] = if n == 6 { &[6, 7] } else { &[n] };
+        for &ch in chapters {
+            let (file, shown) = checkpoint_in_chapter(ch);
+            if shown != summary {
+                stale.push(format!(
+                    "{file}: the checkpoint says {shown:?}, compare --upto {n:02} \
+                     says {summary:?} (update the numbers marked checkpoint-count)"
+                ));
+            }
+        }
+    }
+    assert!(stale.is_empty(), "{}", stale.join("\n"));
+}
+
+/// The pass line that chapter `ch`'s "Check your server" shows, without
+/// the `<!-- checkpoint-count -->` markers: `**N passed, 0 failed**`.
+fn checkpoint_in_chapter(ch: u8) -> (String, String) {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/book/src");
+    let file = std::fs::read_dir(dir)
+        .expect("book/src")
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .find(|f| f.starts_with(&format!("ch{ch:02}-")))
+        .unwrap_or_else(|| panic!("no chapter {ch:02}"));
+    let text = std::fs::read_to_string(format!("{dir}/{file}")).expect("read chapter");
+    let shown = text
+        .split_once("## Check your server")
+        .and_then(|(_, rest)| rest.split_once("this last line:\n\n**"))
+        .and_then(|(_, rest)| rest.split_once("**"))
+        .map(|(line, _)| line.replace("<!-- checkpoint-count -->", ""))
+        .unwrap_or_else(|| panic!("{file}: no pass line in \"Check your server\""));
+    (file, shown)
 }
 
 /// A server that gets HTTP wrong in the given way: it reads a request head
