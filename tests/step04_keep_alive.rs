@@ -15,6 +15,7 @@ use common::{Exchange, spawn_step, spawn_step_with};
 const HELLO_A: &[u8] = b"GET /hello/a HTTP/1.1\r\nHost: x\r\n\r\n";
 const HELLO_B: &[u8] = b"GET /hello/b HTTP/1.1\r\nHost: x\r\n\r\n";
 
+// ANCHOR: two_requests_one_connection
 #[test]
 fn two_requests_one_connection() {
     let srv = spawn_step("step04");
@@ -25,6 +26,7 @@ fn two_requests_one_connection() {
     x.shutdown_write().recv_until_close();
     snap!("two_requests_one_connection", x.transcript());
 }
+// ANCHOR_END: two_requests_one_connection
 
 #[test]
 fn client_says_connection_close() {

@@ -41,6 +41,7 @@ pub use rawhttp::transcript::{redact_date, wire};
 /// when things work.
 pub const WAIT: Duration = Duration::from_secs(10);
 
+// ANCHOR: exe
 /// The path of a step binary, which Cargo builds for the integration tests.
 pub fn exe(step: &str) -> &'static str {
     match step {
@@ -53,6 +54,7 @@ pub fn exe(step: &str) -> &'static str {
         other => panic!("unknown step binary {other}"),
     }
 }
+// ANCHOR_END: exe
 
 /// A running step binary. Killed when dropped, even if the test panics.
 pub struct Server {
@@ -63,6 +65,7 @@ pub struct Server {
     log: Arc<Mutex<String>>,
 }
 
+// ANCHOR: spawn_step_with
 /// Start `step` on a free loopback port with `env` added to its environment.
 pub fn spawn_step_with(step: &str, env: &[(&str, &str)]) -> Server {
     for (name, value) in env {
@@ -116,6 +119,7 @@ pub fn spawn_step_with(step: &str, env: &[(&str, &str)]) -> Server {
 pub fn spawn_step(step: &str) -> Server {
     spawn_step_with(step, &[])
 }
+// ANCHOR_END: spawn_step_with
 
 impl Server {
     /// A new connection to the server.
@@ -127,6 +131,7 @@ impl Server {
         s
     }
 
+    // ANCHOR: server_helpers
     /// Send `request` on a new connection, read until the server closes,
     /// and return the transcript.
     pub fn exchange(&self, request: &[u8]) -> String {
@@ -163,6 +168,7 @@ impl Server {
             thread::sleep(Duration::from_millis(5));
         }
     }
+    // ANCHOR_END: server_helpers
 
     /// Send a signal to the server process.
     pub fn signal(&self, signal: &str) {
@@ -203,6 +209,7 @@ impl Drop for Server {
     }
 }
 
+// ANCHOR: exchange
 /// One connection, recorded as a transcript.
 pub struct Exchange {
     stream: TcpStream,
@@ -229,6 +236,7 @@ impl Exchange {
         self.transcript.push_str(&wire(bytes));
         self
     }
+    // ANCHOR_END: exchange
 
     /// Read exactly `n` bytes, whatever they are (the echo server).
     pub fn recv_exact(&mut self, n: usize) -> &mut Exchange {
@@ -392,6 +400,7 @@ pub fn response_len(buf: &[u8], head_request: bool) -> Option<usize> {
     (buf.len() >= head_end + len).then_some(head_end + len)
 }
 
+// ANCHOR: snapshot_settings
 /// Insta settings for every snapshot: files in the top-level `snapshots/`,
 /// named `<test file>__<case>.snap`, without the Rust expression in the header.
 pub fn snapshot_settings() -> insta::Settings {
@@ -405,6 +414,7 @@ pub fn snapshot_settings() -> insta::Settings {
     }
     s
 }
+// ANCHOR_END: snapshot_settings
 
 thread_local! {
     /// What this test did that its transcripts cannot show: server settings,
@@ -431,6 +441,7 @@ pub fn step_specific() {
     note_for_replay("step-specific");
 }
 
+// ANCHOR: snapshot_macros
 /// One snapshot test per case: start `$step`, send the bytes on a fresh
 /// connection, read until the server closes, snapshot the transcript as
 /// `<test file>__<case>`, then check the server still serves.
@@ -455,3 +466,4 @@ macro_rules! snap {
         insta::assert_snapshot!($name, $transcript);
     }};
 }
+// ANCHOR_END: snapshot_macros
