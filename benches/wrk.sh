@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Benchmark a step binary against nginx with wrk, on loopback (book ch04).
+# Benchmark a step binary against nginx with wrk, on loopback. Book: the
+# appendix "Measuring" (book/src/appendix-measuring.md).
 #
 #   benches/wrk.sh                       # step04, 3 rounds x 5 s per run
 #   ROUNDS=5 DURATION=10 STEP=step05 benches/wrk.sh

@@ -29,6 +29,11 @@ impl Service for Echo {
             let n = match stream.read(&mut buf) {
                 Ok(n) => n,
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                // A read timeout is reported as WouldBlock (or TimedOut):
+                // say what happened, not how the OS spells it.
+                Err(e) if timed_out(&e) => {
+                    return debug!("conn {}: idle timeout", conn.id());
+                }
                 Err(e) => return debug!("conn {}: read: {e}", conn.id()),
             };
             let got = &buf[..n];
@@ -36,11 +41,21 @@ impl Service for Echo {
             if n == 0 {
                 return; // the client closed its side: we are done
             }
-            if let Err(e) = stream.write_all(got) {
-                return debug!("conn {}: write: {e}", conn.id());
+            match stream.write_all(got) {
+                Ok(()) => {}
+                Err(e) if timed_out(&e) => {
+                    return debug!("conn {}: write timeout", conn.id());
+                }
+                Err(e) => return debug!("conn {}: write: {e}", conn.id()),
             }
             trace.sent(got);
         }
     }
+}
+
+/// Whether `e` is a socket timeout firing: `set_read_timeout` and
+/// `set_write_timeout` report it as `WouldBlock` on Unix, `TimedOut` on Windows.
+fn timed_out(e: &std::io::Error) -> bool {
+    matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut)
 }
 // ANCHOR_END: echo

@@ -1,6 +1,7 @@
-//! `compare` (issue 7), run as a real process: every step binary passes its
-//! own and the earlier steps' applicable cases; deliberately wrong servers
-//! fail with messages that say what is wrong. Every wait is bounded.
+//! `compare` (the book's appendix "Check your own server"), run as a real
+//! process: every step binary passes its own and the earlier steps'
+//! applicable cases; deliberately wrong servers fail with messages that say
+//! what is wrong. Every wait is bounded.
 mod common;
 
 use std::io::{Read, Write};
@@ -137,6 +138,7 @@ fn every_step_passes_its_own_and_the_earlier_cases() {
             })
         })
         .collect();
+    let mut summaries = Vec::new();
     for run in runs {
         let (n, code, out) = run.join().expect("a step's run panicked");
         let summary = out.lines().last().unwrap_or_default();
@@ -177,7 +179,49 @@ fn every_step_passes_its_own_and_the_earlier_cases() {
             book().lines().any(|l| l == row),
             "the book lacks the row {row}"
         );
+        summaries.push((n, summary.to_string()));
     }
+    // Each chapter's "Check your server" shows the last line of this very
+    // run against its step (chapter 7, which has no step, shows step 6's).
+    let mut stale = Vec::new();
+    for (n, summary) in summaries {
+        // Chapter 7 has no step of its own (it hardens step 6); step 7 is
+        // chapter 8's.
+        let chapters: &[u8] = match n {
+            6 => &[6, 7],
+            7 => &[], // chapter 8's checkpoint joins when the chapter does
+            n => &[n],
+        };
+        for &ch in chapters {
+            let (file, shown) = checkpoint_in_chapter(ch);
+            if shown != summary {
+                stale.push(format!(
+                    "{file}: the checkpoint says {shown:?}, compare --upto {n:02} \
+                     says {summary:?} (update the numbers marked checkpoint-count)"
+                ));
+            }
+        }
+    }
+    assert!(stale.is_empty(), "{}", stale.join("\n"));
+}
+
+/// The pass line that chapter `ch`'s "Check your server" shows, without
+/// the `<!-- checkpoint-count -->` markers: `**N passed, 0 failed**`.
+fn checkpoint_in_chapter(ch: u8) -> (String, String) {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/book/src");
+    let file = std::fs::read_dir(dir)
+        .expect("book/src")
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .find(|f| f.starts_with(&format!("ch{ch:02}-")))
+        .unwrap_or_else(|| panic!("no chapter {ch:02}"));
+    let text = std::fs::read_to_string(format!("{dir}/{file}")).expect("read chapter");
+    let shown = text
+        .split_once("## Check your server")
+        .and_then(|(_, rest)| rest.split_once("this last line:\n\n**"))
+        .and_then(|(_, rest)| rest.split_once("**"))
+        .map(|(line, _)| line.replace("<!-- checkpoint-count -->", ""))
+        .unwrap_or_else(|| panic!("{file}: no pass line in \"Check your server\""));
+    (file, shown)
 }
 
 /// book/src/appendix-compare.md.
@@ -379,6 +423,87 @@ fn a_server_without_content_length_fails_with_reasons() {
     );
 }
 
+/// A first server, as a learner might write it after chapter 3: it
+/// routes, but forgets `Content-Length` on its greetings and `Allow` on
+/// its 405, and shouts its reason phrases. It reads one request head,
+/// answers it, and closes.
+fn first_server() -> SocketAddr {
+    fn answer(request_line: &str) -> String {
+        let date = "Date: Sun, 06 Nov 1994 08:49:37 GMT";
+        let plain = "Server: rawhttp\r\nContent-Type: text/plain; charset=utf-8";
+        let mut words = request_line.split(' ');
+        let (method, path) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
+        match (method, path.strip_prefix("/hello/")) {
+            ("GET", Some(name)) => format!(
+                "HTTP/1.1 200 OK\r\n{date}\r\n{plain}\r\nConnection: close\r\n\r\n\
+                 Hello, {name}!\n"
+            ),
+            ("GET", None) if path == "/plaintext" => format!(
+                "HTTP/1.1 200 OK\r\n{date}\r\n{plain}\r\nContent-Length: 13\r\n\
+                 Cache-Control: max-age=60\r\nConnection: close\r\n\r\nHello, world!"
+            ),
+            ("DELETE", _) => format!(
+                "HTTP/1.1 405 Method Not Allowed\r\n{date}\r\n{plain}\r\n\
+                 Content-Length: 23\r\nConnection: close\r\n\r\n405 Method Not Allowed\n"
+            ),
+            _ => format!(
+                "HTTP/1.1 404 NOT FOUND\r\n{date}\r\n{plain}\r\n\
+                 Content-Length: 14\r\nConnection: close\r\n\r\n404 Not Found\n"
+            ),
+        }
+    }
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("local addr");
+    thread::spawn(move || {
+        for mut stream in listener.incoming().map_while(Result::ok) {
+            thread::spawn(move || {
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(1)));
+                let mut got = Vec::new();
+                let mut buf = [0u8; 4096];
+                while !got.windows(4).any(|w| w == b"\r\n\r\n") && got.len() < 64 * 1024 {
+                    match stream.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => got.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let head = String::from_utf8_lossy(&got);
+                let line = head.split("\r\n").next().unwrap_or_default();
+                let _ = stream.write_all(answer(line).as_bytes());
+            });
+        }
+    });
+    addr
+}
+
+/// The lines the book's appendix "Check your own server" shows, from a
+/// real run: `compare --step 03` against [`first_server`].
+#[test]
+fn the_appendix_sample_output_is_real() {
+    let addr = first_server().to_string();
+    let (code, out) = compare(&["--step", "03", "--timeout-ms", "3000", &addr]);
+    assert_eq!(code, Some(1), "{out}");
+    // The first and last lines as the book shows them (the case count, the
+    // tally), whatever else compare prints around the numbers.
+    let first = out.lines().next().unwrap_or_default();
+    assert!(first.starts_with("replaying 21 "), "{out}");
+    for line in [
+        "PASS  step03_router__plaintext",
+        "FAIL  step03_router__absolute_form_target  status code: HTTP/1.1 200 OK | HTTP/1.1 404 NOT FOUND",
+        "FAIL  step03_router__hello_name  framing: Content-Length: 12 | no Content-Length (body runs until close)",
+        "NOTE  step03_router__unknown_path_not_found  reason phrase: Not Found | NOT FOUND",
+        "FAIL  step03_router__wrong_method_gets_405_with_allow  required field: Allow: … | (missing)",
+    ] {
+        assert!(out.lines().any(|l| l == line), "no line {line:?}:\n{out}");
+    }
+    let last = out.lines().last().unwrap_or_default();
+    assert!(last.starts_with("2 passed, 19 failed"), "{out}");
+    // The walk-through's second line: with keep-alive, the same mistake.
+    let (_, out) = compare(&["--step", "04", "--timeout-ms", "3000", &addr]);
+    let line = "FAIL  step04_keep_alive__two_requests_one_connection  framing: \
+                Content-Length: 10 | no Content-Length (body runs until close)";
+    assert!(out.lines().any(|l| l == line), "no line {line:?}:\n{out}");
+}
+
 #[test]
 fn a_server_that_never_closes_fails_in_bounded_time() {
     // A well-formed 400, but the connection stays open: a client that waits
@@ -542,8 +667,8 @@ fn hostile(case: &'static str, answer: &str, reason: &'static str) -> Hostile {
     }
 }
 
-/// Regression (review defect 8): compare reads bytes from servers it does
-/// not trust. Absurd sizes and endless bodies are a FAIL (exit 1) that
+/// Regression: compare reads bytes from servers it does not trust.
+/// Absurd sizes and endless bodies are a FAIL (exit 1) that
 /// names the problem, found at once: not a panic (exit 101, which the
 /// chunk sizes were: `end + 2` overflowed), not a wait until the time
 /// limit, and not memory without bound. Each case is replayed once with
@@ -558,7 +683,9 @@ fn hostile_sizes_and_endless_bodies_fail_at_once_with_reasons() {
         hostile(
             "chunk_size_ffffffffffffffec",
             &format!("{CHUNKED}ffffffffffffffec\r\n"),
-            "| chunk size ffffffffffffffec",
+            // The whole reason, as the book's appendix shows it.
+            "response: at most 2 MiB per response (compare reads no more) \
+             | chunk size ffffffffffffffec",
         ),
         // After one good chunk (at = 25): at + size = 2^64 - 1, then + 2.
         hostile(

@@ -1,4 +1,4 @@
-//! Abusive clients against the real binaries (issue 8): a client that
+//! Abusive clients against the real binaries (ch07): a client that
 //! connects and says nothing, slowloris, a body that never comes, a client
 //! that never reads, resets in the middle, and more clients than the server
 //! takes. Limits are shrunk through `RAWHTTP_*` variables so every attack
@@ -128,6 +128,8 @@ fn connects_and_sends_nothing_is_closed_quietly() {
         "closed after {:?}, before the idle timeout",
         started.elapsed()
     );
+    // The debug line ch04 tells you to look for.
+    srv.wait_for_log("conn 0 ended: IdleTimeout after 0 requests");
     still_serves(&srv);
 }
 
@@ -455,11 +457,12 @@ fn a_pipeline_flood_is_cut_at_max_requests_per_connection() {
     still_serves(&srv);
 }
 
-/// Regression (issue 8): a CRLF after a body, which RFC 9112 §2.2 says to
-/// ignore, used to start the head deadline, so an idle keep-alive
-/// connection got an unasked-for 408 after `head_timeout`. Now it is just
-/// idle: the next request, sent after more than the head timeout, is
-/// answered, and when nothing comes the connection closes quietly.
+/// Regression (ch07, "The bug these tests found"): a CRLF after a body,
+/// which RFC 9112 §2.2 says to ignore, used to start the head deadline, so
+/// an idle keep-alive connection got an unasked-for 408 after
+/// `head_timeout`. Now it is just idle: the next request, sent after more
+/// than the head timeout, is answered, and when nothing comes the
+/// connection closes quietly.
 #[test]
 fn crlf_after_a_body_does_not_start_the_head_deadline() {
     let srv = spawn(

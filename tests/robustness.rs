@@ -1,4 +1,4 @@
-//! Bounded property and mutation tests over the parsers (issue 8), the
+//! Bounded property and mutation tests over the parsers (ch07), the
 //! in-`cargo test` cousin of the fuzz targets in `fuzz/`. A tiny xorshift
 //! generator with fixed seeds makes them deterministic: a failure names its
 //! seed and case and happens again on the next run.

@@ -1,4 +1,4 @@
-//! Request smuggling (issue 8): the known ways to make two HTTP parsers
+//! Request smuggling (ch07): the known ways to make two HTTP parsers
 //! disagree about where a request ends, sent to the real `step06` (and to
 //! `step05`, which answers chunked with 501: still one response, then close).
 //!

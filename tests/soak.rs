@@ -1,4 +1,4 @@
-//! Soak (issue 8): many keep-alive clients against the real `step05` for a
+//! Soak (ch07): many keep-alive clients against the real `step05` for a
 //! few seconds. Every request must get exactly one complete, correct
 //! response; afterwards every connection must have closed, the threads must
 //! be back to the baseline plus at most one parked thread per client (they

@@ -76,6 +76,20 @@ fn silent_client_is_dropped_after_the_idle_timeout() {
         start.elapsed() >= Duration::from_millis(150),
         "closed before the idle timeout"
     );
+    // The log says what happened (the book shows this line), not the OS's
+    // "Resource temporarily unavailable" for a read that timed out.
+    srv.wait_for_log("conn 0: idle timeout");
+    srv.wait_for_log("conn 0 closed");
+    assert!(
+        srv.log().contains("conn 0 from 127.0.0.1:"),
+        "{}",
+        srv.log()
+    );
+    assert!(
+        !srv.log().contains("temporarily unavailable"),
+        "{}",
+        srv.log()
+    );
     // And the server still serves.
     Exchange::new(&srv).send(b"ok").recv_exact(2);
 }

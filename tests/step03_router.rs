@@ -45,6 +45,35 @@ fn slow_answers_after_the_delay() {
     snap!("slow_answers_after_delay", t);
 }
 
+/// ch03 "Run it": two slow requests at once are answered together, each on
+/// its own thread, not one after the other.
+#[test]
+fn two_slow_requests_run_at_once() {
+    let srv = spawn_step("step03");
+    let start = Instant::now();
+    let clients: Vec<_> = (0..2)
+        .map(|_| {
+            let mut s = srv.connect();
+            s.write_all(b"GET /slow?ms=1000 HTTP/1.1\r\nHost: x\r\n\r\n")
+                .expect("send");
+            std::thread::spawn(move || {
+                let mut got = Vec::new();
+                s.read_to_end(&mut got).expect("read");
+                got
+            })
+        })
+        .collect();
+    for client in clients {
+        let got = client.join().expect("client thread");
+        assert!(got.ends_with(b"slept 1000 ms\n"), "{}", common::wire(&got));
+    }
+    let took = start.elapsed();
+    assert!(
+        took >= Duration::from_millis(1000) && took < Duration::from_millis(1900),
+        "two 1 s requests took {took:?}: not at the same time"
+    );
+}
+
 /// HEAD gets exactly the head GET gets, Content-Length included, and no
 /// body (RFC 9110 §9.3.2). The exchange reads until the server closes, so
 /// a stray body would show up in the snapshot.

@@ -15,6 +15,7 @@ use common::{Exchange, spawn_step, spawn_step_with};
 const HELLO_A: &[u8] = b"GET /hello/a HTTP/1.1\r\nHost: x\r\n\r\n";
 const HELLO_B: &[u8] = b"GET /hello/b HTTP/1.1\r\nHost: x\r\n\r\n";
 
+// ANCHOR: two_requests_one_connection
 #[test]
 fn two_requests_one_connection() {
     let srv = spawn_step("step04");
@@ -25,6 +26,7 @@ fn two_requests_one_connection() {
     x.shutdown_write().recv_until_close();
     snap!("two_requests_one_connection", x.transcript());
 }
+// ANCHOR_END: two_requests_one_connection
 
 #[test]
 fn client_says_connection_close() {
@@ -261,4 +263,28 @@ fn reconnecting_right_after_a_last_response_is_not_refused() {
         .recv();
     let t = second.transcript();
     assert!(t.contains("HTTP/1.1 200 OK"), "{t}");
+}
+
+/// The appendix "Limits and their defaults": a typo in a limit stops the
+/// server at startup, with this message, instead of falling back to the
+/// default.
+#[test]
+fn a_typo_in_a_limit_is_an_error_at_startup() {
+    let out = std::process::Command::new(common::exe("step04"))
+        .env("ADDR", "127.0.0.1:0")
+        .env("RAWHTTP_IDLE_TIMEOUT_MS", "5s")
+        .env("RUST_BACKTRACE", "0")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run step04");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(
+        stderr.lines().next(),
+        Some(
+            r#"Error: RAWHTTP_IDLE_TIMEOUT_MS="5s" is not a valid limit (a positive whole number)"#
+        ),
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty(), "it must not say it is listening");
 }

@@ -98,6 +98,8 @@ fn idle_keep_alive_connection_does_not_delay_exit() {
         "exit took {took:?} with an idle connection open:\n{log}"
     );
     srv.wait_for_log("signal 2: shutting down");
+    // The server closed it, and its debug log says so (ch05 "Run it").
+    srv.wait_for_log("conn 0 ended: Shutdown after 1 requests");
     let rest = read_to_close(x.stream());
     assert!(
         rest.is_empty(),
@@ -387,7 +389,7 @@ fn under_load_no_response_is_cut() {
     }
 }
 
-/// The "done when": Ctrl-C (SIGINT) while a client waits for
+/// What ch05 "Run it" shows: Ctrl-C (SIGINT) while a client waits for
 /// `/slow`; the client gets its answer and the process exits 0.
 #[test]
 fn sigint_drains_like_sigterm() {

@@ -128,7 +128,7 @@ fn chunked_body_split_across_many_writes() {
     assert!(t.contains("hello0123456789abcdef"), "{t}");
 }
 
-/// The "done when": a file posted chunked comes back unchanged.
+/// What ch06 "Run it" shows: a file posted chunked comes back unchanged.
 #[test]
 fn large_chunked_upload_comes_back_unchanged() {
     let srv = spawn_step("step06");

@@ -1,4 +1,4 @@
-//! Fuzz the in-place chunked `Decoder` (issue 8). The first two bytes choose
+//! Fuzz the in-place chunked `Decoder` (ch07). The first two bytes choose
 //! where to split the rest into two reads and which body limit to use. The
 //! input is decoded twice: in one call, and in two calls with `compact`
 //! between them, as the connection loop does. Checks:

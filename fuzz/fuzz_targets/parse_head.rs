@@ -1,4 +1,4 @@
-//! Fuzz `rawhttp::request::parse_head` (issue 8): any bytes, two sets of
+//! Fuzz `rawhttp::request::parse_head` (ch07): any bytes, two sets of
 //! limits. Besides "never panics", it checks what the connection loop
 //! relies on:
 //! - a complete head says how many bytes it used, within the input, and

@@ -1,4 +1,4 @@
-//! Fuzz percent-decoding and routing (issue 8): `percent_decode` on any
+//! Fuzz percent-decoding and routing (ch07): `percent_decode` on any
 //! string, and the demo application's router, called through the `Handler`
 //! trait, on any head that parses. The input is either a whole head, or
 //! (when it does not parse as one) a method choice and a request-target that

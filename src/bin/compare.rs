@@ -1,7 +1,7 @@
 //! `compare`: replay the recorded exchanges in `snapshots/` against any
 //! running server (yours, in any language) and report, case by case, where
-//! its answers differ and whether the difference matters (issue 7).
-//! Book: book/src/appendix-compare.md.
+//! its answers differ and whether the difference matters. Book:
+//! book/src/appendix-compare.md.
 //!
 //! ```text
 //! cargo run --bin compare -- --step 05 127.0.0.1:8080

@@ -17,8 +17,9 @@
 //!
 //! Bytes are escaped so the file is plain ASCII: `\r`, `\n`, `\t`, `\\` and
 //! `\xNN`; each `\n` byte also ends the line in the file. The `Date` value
-//! in a response head is the only thing redacted. `compare` (issue 7) and the
-//! book read this format back, so the rules here are a contract.
+//! in a response head is the only thing redacted. `compare`
+//! (src/bin/compare.rs) and the book read this format back, so the rules
+//! here are a contract.
 #![allow(dead_code)] // each test file uses a different part of the harness
 
 use std::cell::RefCell;
@@ -40,6 +41,7 @@ pub use rawhttp::transcript::{redact_date, wire};
 /// when things work.
 pub const WAIT: Duration = Duration::from_secs(10);
 
+// ANCHOR: exe
 /// The path of a step binary, which Cargo builds for the integration tests.
 pub fn exe(step: &str) -> &'static str {
     match step {
@@ -53,6 +55,7 @@ pub fn exe(step: &str) -> &'static str {
         other => panic!("unknown step binary {other}"),
     }
 }
+// ANCHOR_END: exe
 
 /// A running step binary. Killed when dropped, even if the test panics.
 pub struct Server {
@@ -63,6 +66,7 @@ pub struct Server {
     log: Arc<Mutex<String>>,
 }
 
+// ANCHOR: spawn_step_with
 /// Start `step` on a free loopback port with `env` added to its environment.
 pub fn spawn_step_with(step: &str, env: &[(&str, &str)]) -> Server {
     for (name, value) in env {
@@ -123,6 +127,7 @@ pub fn spawn_step_quietly(step: &str, env: &[(&str, &str)]) -> Server {
 pub fn spawn_step(step: &str) -> Server {
     spawn_step_with(step, &[])
 }
+// ANCHOR_END: spawn_step_with
 
 impl Server {
     /// A new connection to the server.
@@ -134,6 +139,7 @@ impl Server {
         s
     }
 
+    // ANCHOR: server_helpers
     /// Send `request` on a new connection, read until the server closes,
     /// and return the transcript.
     pub fn exchange(&self, request: &[u8]) -> String {
@@ -170,6 +176,7 @@ impl Server {
             thread::sleep(Duration::from_millis(5));
         }
     }
+    // ANCHOR_END: server_helpers
 
     /// Send a signal to the server process.
     pub fn signal(&self, signal: &str) {
@@ -210,6 +217,7 @@ impl Drop for Server {
     }
 }
 
+// ANCHOR: exchange
 /// One connection, recorded as a transcript.
 pub struct Exchange {
     stream: TcpStream,
@@ -236,6 +244,7 @@ impl Exchange {
         self.transcript.push_str(&wire(bytes));
         self
     }
+    // ANCHOR_END: exchange
 
     /// Read exactly `n` bytes, whatever they are (the echo server).
     pub fn recv_exact(&mut self, n: usize) -> &mut Exchange {
@@ -399,6 +408,7 @@ pub fn response_len(buf: &[u8], head_request: bool) -> Option<usize> {
     (buf.len() >= head_end + len).then_some(head_end + len)
 }
 
+// ANCHOR: snapshot_settings
 /// Insta settings for every snapshot: files in the top-level `snapshots/`,
 /// named `<test file>__<case>.snap`, without the Rust expression in the header.
 pub fn snapshot_settings() -> insta::Settings {
@@ -412,6 +422,7 @@ pub fn snapshot_settings() -> insta::Settings {
     }
     s
 }
+// ANCHOR_END: snapshot_settings
 
 thread_local! {
     /// What this test did that its transcripts cannot show: server settings,
@@ -438,6 +449,7 @@ pub fn step_specific() {
     note_for_replay("step-specific");
 }
 
+// ANCHOR: snapshot_macros
 /// One snapshot test per case: start `$step`, send the bytes on a fresh
 /// connection, read until the server closes, snapshot the transcript as
 /// `<test file>__<case>`, then check the server still serves.
@@ -462,3 +474,4 @@ macro_rules! snap {
         insta::assert_snapshot!($name, $transcript);
     }};
 }
+// ANCHOR_END: snapshot_macros
