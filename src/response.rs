@@ -88,6 +88,7 @@ impl std::fmt::Debug for BodyStream {
 }
 
 // ANCHOR: file_body
+// ANCHOR: file_parts
 /// A body that comes from a file (ch07), sent by the kernel from the page
 /// cache (`sendfile`) rather than read into memory: a response of any size
 /// costs the same few kilobytes. It is a list of parts, so that one file
@@ -112,6 +113,7 @@ pub enum FilePart {
         len: u64,
     },
 }
+// ANCHOR_END: file_parts
 
 impl FileBody {
     /// The first `len` bytes of `file` (its length, when it was opened).
