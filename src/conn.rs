@@ -160,7 +160,7 @@ impl<'c> Driver<'c> {
                     core.produce(Instant::now()); // a streamed body (chapter 6)
                     continue;
                 }
-                // A body from a file (chapter 7).
+                // A body from a file (chapter 8).
                 Want::SendFile { deadline } => match self.send_file(core, deadline) {
                     Ok(()) => continue,
                     Err(e) => return End::Io(e.kind()),

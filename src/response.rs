@@ -88,7 +88,8 @@ impl std::fmt::Debug for BodyStream {
 }
 
 // ANCHOR: file_body
-/// A body that comes from a file (ch07), sent by the kernel from the page
+// ANCHOR: file_parts
+/// A body that comes from a file (ch08), sent by the kernel from the page
 /// cache (`sendfile`) rather than read into memory: a response of any size
 /// costs the same few kilobytes. It is a list of parts, so that one file
 /// can answer several ranges at once (`multipart/byteranges`, RFC 9110
@@ -112,6 +113,7 @@ pub enum FilePart {
         len: u64,
     },
 }
+// ANCHOR_END: file_parts
 
 impl FileBody {
     /// The first `len` bytes of `file` (its length, when it was opened).
@@ -186,7 +188,7 @@ pub struct Response {
     pub body: Cow<'static, [u8]>,
     /// A streamed body (ch06), sent instead of `body` when present.
     pub stream: Option<BodyStream>,
-    /// A body from a file (ch07), sent instead of `body` when present
+    /// A body from a file (ch08), sent instead of `body` when present
     /// (boxed: most responses have none, and a `Response` is moved often).
     pub file: Option<Box<FileBody>>,
 }
@@ -298,7 +300,7 @@ impl Response {
         }
     }
 
-    /// A response whose body comes from a file (ch07).
+    /// A response whose body comes from a file (ch08).
     pub fn file(
         status: StatusCode,
         content_type: impl Into<Cow<'static, str>>,

@@ -28,6 +28,7 @@ fn main() -> anyhow::Result<()> {
         .listing(listing)
         .uploads(&uploads);
     let listener = server::bind_from_env("127.0.0.1:7878")?;
+    // Signals first: once "listening" is printed, a SIGTERM must drain.
     let shutdown = Shutdown::on_signals().context("installing signal handlers")?;
     println!("listening on http://{}", listener.local_addr()?);
     let app = demo::router().get("/stream", demo::stream);

@@ -364,3 +364,14 @@ fn a_cached_file_that_changes_is_served_new() {
     );
     assert!(third.contains("Content-Length: 11\\r\\n"), "{third}");
 }
+
+/// A file's access-log line is written once its last byte is sent (by
+/// `sendfile`, not through the output buffer), with the bytes of its body.
+#[test]
+fn the_access_log_counts_a_file_body() {
+    let site = Fixture::new();
+    let srv = site.spawn();
+    srv.exchange(b"GET /style.css HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    srv.wait_for_log("\"GET /style.css\" 200 430B ");
+    assert!(!srv.log().contains("not all sent"), "{}", srv.log());
+}

@@ -84,7 +84,7 @@
 //! ```rust,ignore
 //! match resolve(root, request.path(), &PathPolicy::default()) {
 //!     Ok(Resolved::File { path, metadata }) => { /* 200, mime::content_type(&path) */ }
-//!     Ok(Resolved::Dir { needs_slash: true, .. }) => { /* 301 to request.path() + "/" */ }
+//!     Ok(Resolved::Dir { needs_slash: true, .. }) => { /* 308 to request.path() + "/" */ }
 //!     Ok(Resolved::Dir { path, .. }) => { /* index.html, or a listing */ }
 //!     Ok(Resolved::NotFound) => { /* 404 */ }
 //!     Err(e) => { /* e.status(); log e, do not send it */ }

@@ -392,7 +392,7 @@ impl Site {
         let Some(dir) = &self.uploads else {
             return Response::error(StatusCode::NOT_FOUND);
         };
-        super::upload::form(request, dir)
+        super::upload::form(request, dir, &self.limits)
     }
 }
 
@@ -614,8 +614,13 @@ pub(super) fn store(
                 Err(e) => Err(e),
             };
         }
+        // Two PUTs racing may both see "new" here; the rename itself is
+        // atomic, the 201-or-204 is only our best knowledge.
         let existed = target.exists();
         fs::rename(&temp, &target)?;
+        // The rename is an update of the directory: flush that too, or a
+        // crash could lose the new name though the bytes are on disk.
+        File::open(dir)?.sync_all()?;
         Ok(if existed {
             Stored::Replaced
         } else {

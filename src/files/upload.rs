@@ -11,6 +11,7 @@ use log::{error, warn};
 
 use super::path::{PathPolicy, check_name};
 use super::site::{HTML, Stored, created, store};
+use crate::limits::Limits;
 use crate::listing::{encode_segment, escape_html};
 use crate::multipart::{self, Event, MultipartError, Parser};
 use crate::request::Request;
@@ -32,16 +33,17 @@ struct Incoming {
 /// Store every file of a `multipart/form-data` body, and answer 201 with
 /// the first one's `Location` and a page linking each; fields that are not
 /// files are read and ignored. A malformed body stores nothing.
-pub(super) fn form(request: &Request<'_>, dir: &Path) -> Response {
+pub(super) fn form(request: &Request<'_>, dir: &Path, limits: &Limits) -> Response {
     let content_type = request.header("content-type").unwrap_or_default();
-    let files =
-        match multipart::boundary(content_type).and_then(|b| files(&b, request.body)) {
-            Ok(files) => files,
-            Err(e) => {
-                warn!("POST /upload: {e}");
-                return Response::error(e.status());
-            }
-        };
+    let files = match multipart::boundary(content_type)
+        .and_then(|b| files(&b, request.body, limits))
+    {
+        Ok(files) => files,
+        Err(e) => {
+            warn!("POST /upload: {e}");
+            return Response::error(e.status());
+        }
+    };
     let mut stored = Vec::new();
     for (name, bytes) in files {
         match store_new(dir, &name, &bytes) {
@@ -69,9 +71,12 @@ pub(super) fn form(request: &Request<'_>, dir: &Path) -> Response {
 
 /// The files of the body, `(sanitized name, bytes)`, in order. A file input
 /// left empty (no file name) and text fields are skipped.
-fn files(boundary: &[u8], body: &[u8]) -> Result<Vec<(String, Vec<u8>)>, MultipartError> {
-    let limits = crate::limits::Limits::default();
-    let mut parser = Parser::new(boundary, &limits);
+fn files(
+    boundary: &[u8],
+    body: &[u8],
+    limits: &Limits,
+) -> Result<Vec<(String, Vec<u8>)>, MultipartError> {
+    let mut parser = Parser::new(boundary, limits);
     let (mut rest, mut out, mut current) = (body, Vec::new(), None::<Incoming>);
     loop {
         let (event, used) = parser.next(rest)?;

@@ -38,7 +38,7 @@ pub(super) struct Answered {
     pub(super) stream: Option<(BodyStream, bool)>,
     /// The access-log line, written once the response's last byte is sent.
     pub(super) log: Option<AccessLog>,
-    /// A body from a file still to be sent (ch07).
+    /// A body from a file still to be sent (ch08).
     pub(super) file: Option<Box<FileBody>>,
 }
 
@@ -63,7 +63,7 @@ pub(super) fn answer<H: Handler>(
     let chunked = request.version == Version::Http11;
     response.encode(out, &date::now(), connection, head_only, chunked);
     let sends_body = !head_only && !response.status.is_bodiless();
-    // A streamed body (ch06) or a file's (ch07) follows the head, and is
+    // A streamed body (ch06) or a file's (ch08) follows the head, and is
     // counted as it goes out.
     let streamed = response.stream.is_some() || response.file.is_some();
     let body_bytes = if sends_body && !streamed {

@@ -1,4 +1,4 @@
-//! Bodies from files (ch07): the head goes out as any other, then each part
+//! Bodies from files (ch08): the head goes out as any other, then each part
 //! of the body, our own bytes through the output and ranges of the file by
 //! the driver, which can hand them to the kernel (`sendfile`) without
 //! copying them through user space.
@@ -83,6 +83,11 @@ impl Connection {
         }
         let (close, client_done) = (sending.close, sending.client_done);
         self.state = State::Idle(now);
+        // The last bytes went out by the driver, not through `out` (which
+        // is empty): the response's log line is due now.
+        for log in self.logs.drain(..) {
+            log.write(true);
+        }
         if close || (self.draining)() {
             self.closing(client_done);
         }

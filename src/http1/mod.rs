@@ -37,7 +37,7 @@
 //!  ┌───────────┐  its body is streamed (ch06): produce a piece, write
 //!  │ Streaming │  it, ...; after the last ──▶ Idle, or ──▶ Closing; if the
 //!  └───────────┘  stream panics ──▶ Done
-//!  ┌─────────┐  its body is a file (ch07): queue our own bytes, have the
+//!  ┌─────────┐  its body is a file (ch08): queue our own bytes, have the
 //!  │ Sending │  driver send the file's ranges; after the last ──▶ Idle,
 //!  └─────────┘  or ──▶ Closing
 //!  ┌─────────┐  write the last response; then ──▶ Lingering, or ──▶ Done
@@ -199,7 +199,7 @@ enum State {
     Body(BodyWait),
     /// A streamed response is being sent (ch06).
     Streaming(Streaming),
-    /// A response whose body comes from a file is being sent (ch07).
+    /// A response whose body comes from a file is being sent (ch08).
     Sending(Sending),
     /// The last response is queued: send it, then close (`linger`: wait for
     /// the client's end first, as after an error or our own decision).
@@ -405,7 +405,7 @@ impl Connection {
                 State::Done(end) => Want::Close(*end),
                 State::Streaming(_) => self.streaming(now), // chapter 6
                 State::Sending(_) => match self.sending(now) {
-                    Some(want) => want, // chapter 7
+                    Some(want) => want, // chapter 8
                     None => continue,
                 },
                 State::Closing { .. } if !self.out.is_empty() => self.write(now, true),
