@@ -177,7 +177,15 @@ impl<'c> Driver<'c> {
             };
             match read {
                 Ok(_) => {}
-                Err(Missed::Deadline) => floor = Some(deadline),
+                // The kernel's timeout may end a hair before the deadline
+                // (or early, see `read`): then poll again; at the deadline,
+                // make sure the core sees it has passed.
+                Err(Missed::Deadline) => {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if left < Duration::from_millis(1) {
+                        floor = Some(deadline);
+                    }
+                }
                 Err(Missed::End(end)) => return end,
             }
         }
@@ -210,8 +218,15 @@ impl<'c> Driver<'c> {
         }
     }
 
+    /// Read, waiting at most `timeout`. The deadlines the core names move a
+    /// little with every request (the idle one runs from the last write), so
+    /// a timeout already on the socket is kept when it is no more than
+    /// 1/64 longer and at least half as long: that saves a `setsockopt` per
+    /// request. Longer, the wait overshoots by at most 1/64; shorter, the
+    /// read wakes early and the core simply asks again (see `run`).
     fn read(&mut self, buf: &mut [u8], timeout: Duration) -> io::Result<usize> {
-        if self.read_timeout != Some(timeout) {
+        let close_enough = |t: Duration| t <= timeout + timeout / 64 && t >= timeout / 2;
+        if !self.read_timeout.is_some_and(close_enough) {
             self.stream.set_read_timeout(Some(timeout))?;
             self.read_timeout = Some(timeout);
         }
