@@ -177,15 +177,7 @@ impl<'c> Driver<'c> {
             };
             match read {
                 Ok(_) => {}
-                // The kernel's timeout may end a hair before the deadline
-                // (or early, see `read`): then poll again; at the deadline,
-                // make sure the core sees it has passed.
-                Err(Missed::Deadline) => {
-                    let left = deadline.saturating_duration_since(Instant::now());
-                    if left < Duration::from_millis(1) {
-                        floor = Some(deadline);
-                    }
-                }
+                Err(Missed::Deadline) => floor = passed(deadline),
                 Err(Missed::End(end)) => return end,
             }
         }
@@ -401,6 +393,14 @@ fn copy_range(
     let mut file = file;
     file.seek(SeekFrom::Start(offset))?;
     io::copy(&mut file.take(len as u64), out)
+}
+
+/// After a read timed out: `deadline`, if it has passed (within a
+/// millisecond), so the core sees it has; `None` if the kernel's timeout
+/// ended early (see `Driver::read`), and the core simply asks again.
+fn passed(deadline: Instant) -> Option<Instant> {
+    let left = deadline.saturating_duration_since(Instant::now());
+    (left < Duration::from_millis(1)).then_some(deadline)
 }
 
 /// Why a read brought no bytes.
