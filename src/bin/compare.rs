@@ -1310,14 +1310,7 @@ fn must_match(want: &Response, got: &Response) -> Result<(), Diff> {
     if !error && got.body != want.body {
         return Err(first_line_diff("body", &want.body, &got.body));
     }
-    let mut required = vec!["Date"];
-    if want.status == 405 {
-        required.push("Allow"); // RFC 9110 §15.5.6: MUST generate Allow
-    }
-    if matches!(want.status, 301 | 302 | 303 | 307 | 308) {
-        required.push("Location"); // RFC 9110 §10.2.2
-    }
-    for name in required {
+    for name in required_fields(want.status) {
         if want.field(name).is_some() && got.field(name).is_none() {
             return Err(diff("required field", &format!("{name}: …"), "(missing)"));
         }
@@ -1330,6 +1323,17 @@ fn must_match(want: &Response, got: &Response) -> Result<(), Diff> {
     Ok(())
 }
 // ANCHOR_END: rules
+
+// ANCHOR: required_fields
+/// The fields RFC 9110 requires of a response with `status`: `Date` always
+/// (§6.6.1), `Allow` on a 405 (§15.5.6: MUST generate), `Location` on a
+/// redirect (§10.2.2).
+fn required_fields(status: u16) -> impl Iterator<Item = &'static str> {
+    let allow = (status == 405).then_some("Allow");
+    let location = matches!(status, 301 | 302 | 303 | 307 | 308).then_some("Location");
+    std::iter::once("Date").chain(allow).chain(location)
+}
+// ANCHOR_END: required_fields
 
 // ANCHOR: may_differ
 /// What may differ, reported as notes: wording, extra fields, order and
@@ -1397,14 +1401,7 @@ fn compare_accepted(want: &Response, got: &Response) -> Result<(), Diff> {
             &got.framing_label(),
         ));
     }
-    let mut required = vec!["Date"];
-    if got.status == 405 {
-        required.push("Allow"); // RFC 9110 §15.5.6: MUST generate Allow
-    }
-    if matches!(got.status, 301 | 302 | 303 | 307 | 308) {
-        required.push("Location"); // RFC 9110 §10.2.2
-    }
-    for name in required {
+    for name in required_fields(got.status) {
         if got.field(name).is_none() {
             return Err(diff("required field", &format!("{name}: …"), "(missing)"));
         }

@@ -24,7 +24,9 @@ pub struct Cached {
 
 // ANCHOR: cache
 /// Recently served small files, by request path, bounded in total bytes;
-/// the least recently used go first.
+/// the least recently used go first. Each entry counts its key and
+/// [`ENTRY_COST`] as well as the file, so that empty files under many names
+/// cannot fill memory while counting as nothing.
 #[derive(Debug)]
 pub struct FileCache {
     /// Most bytes held (`limits.file_cache_bytes`).
@@ -37,8 +39,8 @@ pub struct FileCache {
 #[derive(Debug, Default)]
 struct Inner {
     /// Request path → the entry and when it was last used.
-    entries: HashMap<String, (Cached, u64)>,
-    /// Bytes held: the sum of the entries' lengths.
+    entries: HashMap<String, (Arc<Cached>, u64)>,
+    /// Bytes held: the sum of the entries' costs (see [`cost`]).
     bytes: usize,
     /// A counter that orders uses.
     clock: u64,
@@ -61,49 +63,43 @@ impl FileCache {
             .is_ok_and(|len| len <= self.max_file && len <= self.max_bytes)
     }
 
-    /// The entry for `key`, marked as just used.
-    pub fn get(&self, key: &str) -> Option<Cached> {
+    /// The entry for `key`, marked as just used (shared, not copied).
+    pub fn get(&self, key: &str) -> Option<Arc<Cached>> {
         let mut inner = lock(&self.inner);
         inner.clock += 1;
         let now = inner.clock;
         let (entry, used) = inner.entries.get_mut(key)?;
         *used = now;
-        Some(entry.clone())
+        Some(Arc::clone(entry))
     }
 
     /// Keep `entry` under `key`, evicting the least recently used entries
     /// until it fits.
     pub fn insert(&self, key: &str, entry: Cached) {
-        let len = entry.bytes.len();
-        if !self.fits(len as u64) {
+        let len = cost(key, &entry);
+        if !self.fits(entry.bytes.len() as u64) || len > self.max_bytes {
             return;
         }
         let mut inner = lock(&self.inner);
-        if let Some((old, _)) = inner.entries.remove(key) {
-            inner.bytes -= old.bytes.len();
-        }
+        inner.forget(key);
         while inner.bytes + len > self.max_bytes {
-            let Some(oldest) = inner.entries.iter().min_by_key(|(_, (_, used))| *used)
-            else {
+            let oldest = inner.entries.iter().min_by_key(|(_, (_, used))| *used);
+            let Some(oldest) = oldest.map(|(key, _)| key.clone()) else {
                 break;
             };
-            let oldest = oldest.0.clone();
-            if let Some((old, _)) = inner.entries.remove(&oldest) {
-                inner.bytes -= old.bytes.len();
-            }
+            inner.forget(&oldest);
         }
         inner.clock += 1;
         let now = inner.clock;
         inner.bytes += len;
-        inner.entries.insert(key.to_string(), (entry, now));
+        inner
+            .entries
+            .insert(key.to_string(), (Arc::new(entry), now));
     }
 
     /// Forget `key` (its file changed).
     pub fn remove(&self, key: &str) {
-        let mut inner = lock(&self.inner);
-        if let Some((old, _)) = inner.entries.remove(key) {
-            inner.bytes -= old.bytes.len();
-        }
+        lock(&self.inner).forget(key);
     }
 
     /// Bytes held now.
@@ -112,6 +108,23 @@ impl FileCache {
     }
 }
 // ANCHOR_END: cache
+
+impl Inner {
+    fn forget(&mut self, key: &str) {
+        if let Some((old, _)) = self.entries.remove(key) {
+            self.bytes = self.bytes.saturating_sub(cost(key, &old));
+        }
+    }
+}
+
+/// What an entry costs against `max_bytes` besides its file: the map's
+/// slot, the `Cached` and its path (a generous round number).
+pub const ENTRY_COST: usize = 256;
+
+/// An entry's cost: its file, its key and [`ENTRY_COST`].
+fn cost(key: &str, entry: &Cached) -> usize {
+    entry.bytes.len() + key.len() + ENTRY_COST
+}
 
 /// Whether the file at `path` still has the `len` and `mtime` of `entry`.
 pub fn unchanged(entry: &Cached, path: &Path) -> Option<std::fs::Metadata> {
@@ -136,24 +149,36 @@ mod tests {
 
     #[test]
     fn bounded_by_bytes_at_n_and_n_plus_1_least_recently_used_first() {
-        let cache = FileCache::new(100, 60);
+        // Each entry costs its file, its 2-byte key and ENTRY_COST.
+        let per = 2 + ENTRY_COST;
+        let cache = FileCache::new(100 + 3 * per, 60);
         assert!(
             cache.fits(60) && !cache.fits(61),
             "the largest file: N and N+1"
         );
         cache.insert("/a", entry(40));
         cache.insert("/b", entry(40));
-        assert_eq!(cache.bytes(), 80);
+        assert_eq!(cache.bytes(), 80 + 2 * per);
         assert!(cache.get("/a").is_some(), "a is now the most recent");
-        cache.insert("/c", entry(20)); // 100 bytes: exactly the bound, N
-        assert_eq!(cache.bytes(), 100);
+        cache.insert("/c", entry(20)); // exactly the bound, N
+        assert_eq!(cache.bytes(), 100 + 3 * per);
         cache.insert("/d", entry(1)); // N+1: the least recently used (b) goes
         assert!(cache.get("/b").is_none());
         assert!(cache.get("/a").is_some() && cache.get("/c").is_some());
-        assert_eq!(cache.bytes(), 61);
+        assert_eq!(cache.bytes(), 61 + 3 * per);
         cache.insert("/e", entry(61));
         assert!(cache.get("/e").is_none(), "over max_file: not kept");
         cache.remove("/a");
-        assert_eq!(cache.bytes(), 21);
+        assert_eq!(cache.bytes(), 21 + 2 * per);
+    }
+
+    #[test]
+    fn empty_files_under_many_names_stay_bounded() {
+        let cache = FileCache::new(64 * 1024, 1024);
+        for i in 0..10_000 {
+            cache.insert(&format!("/empty-{i}"), entry(0));
+        }
+        assert!(cache.bytes() <= 64 * 1024);
+        assert!(lock(&cache.inner).entries.len() <= 64 * 1024 / ENTRY_COST);
     }
 }

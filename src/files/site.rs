@@ -285,7 +285,11 @@ impl Site {
             mtime: mtime(metadata),
             bytes: bytes.into(),
         };
-        self.cache.insert(request.path(), entry);
+        // Only the plain spelling of a name: `%`-encoded ones of the same
+        // file would each take another entry.
+        if !request.path().contains('%') {
+            self.cache.insert(request.path(), entry);
+        }
     }
     // ANCHOR_END: cached
 
